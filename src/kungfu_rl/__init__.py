@@ -1,0 +1,31 @@
+"""kungfu_rl: a recurrent (LSTM) advantage actor-critic for Atari Kung-Fu Master, from pixels.
+
+The notebook's names:
+
+    env = make_env()                      # (1, 42, 42) float32 in [0, 1], 14 actions
+    agent = RecurrentAgent(env.observation_space.shape, env.action_space.n)
+    pool = EnvPool(agent, make_env, n_parallel_games=16)
+    obs, actions, rewards, is_not_done = pool.interact(20)   # [games, time, ...]
+    train_on_rollout(agent, optimizer, obs, actions, rewards, is_not_done, memory)
+    evaluate(agent, env, n_games=3)       # raw game scores
+"""
+
+from .agent import RecurrentAgent
+from .config import Config
+from .envs import make_env
+from .evaluate import evaluate
+from .pool import EnvPool
+from .trainer import train
+from .update import train_on_rollout
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "EnvPool",
+    "RecurrentAgent",
+    "evaluate",
+    "make_env",
+    "train",
+    "train_on_rollout",
+]

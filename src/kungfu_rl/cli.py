@@ -1,0 +1,221 @@
+"""The `kungfu` command line: train | eval | plot | games.
+
+Mistakes in what a user typed print one line, `kungfu: error: ...`, and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Bad user input: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    from .config import Config
+
+    for f in dataclasses.fields(Config):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} (default: {f.default})"
+        if f.type in ("bool", bool):
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text
+            )
+        else:
+            kind = {"int": whole_number, "float": float, "str": str}[str(f.type)]
+            parser.add_argument(flag, type=kind, default=f.default, help=help_text, metavar="X")
+
+
+def whole_number(text: str) -> int:
+    """Integers as people write them: 10000000, 10_000_000, 1e7."""
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        value = float(text)
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kungfu",
+        description="Train, evaluate and plot a recurrent actor-critic on Atari games.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train an agent (a run folder under --runs-dir)")
+    _add_config_flags(train)
+
+    ev = sub.add_parser("eval", help="play full games with a trained agent")
+    ev.add_argument("path", type=Path, help="a run folder or a checkpoint file")
+    ev.add_argument(
+        "--games", type=whole_number, default=20, help="full games to play (default: 20)"
+    )
+    ev.add_argument("--video", action="store_true", help="write an MP4 of every game")
+    ev.add_argument("--seed", type=whole_number, default=12345, help="seed of the first game")
+    ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+    plot = sub.add_parser("plot", help="draw the learning curves of a run")
+    plot.add_argument("run", type=Path, help="a run folder")
+
+    sub.add_parser("games", help="list the games ale-py carries")
+    return parser
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .config import Config
+    from .trainer import TrainingInterrupted, train
+
+    config = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
+    try:
+        result = train(config)
+    except TrainingInterrupted as stop:
+        print(
+            f"\ninterrupted: checkpoint saved at {stop.checkpoint}\n"
+            f"evaluate it with: kungfu eval {stop.run_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    last = result.evaluations[-1] if result.evaluations else None
+    print(f"run folder: {result.run_dir}")
+    print(
+        f"{result.frames:,} frames in {result.updates:,} updates, {result.wall_time_s:.0f} s "
+        f"({result.frames / result.wall_time_s:,.0f} frames/s)"
+    )
+    if last:
+        print(f"last evaluation ({config.eval_games} games): mean {last['mean']:.0f}")
+    return 0
+
+
+def _versions() -> dict[str, str]:
+    import ale_py
+    import gymnasium
+    import numpy
+    import torch
+
+    from . import __version__
+
+    return {
+        "kungfu_rl": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "ale_py": ale_py.__version__,
+        "gymnasium": gymnasium.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from .checkpoint import CHECKPOINT_DIR, find_checkpoint, load_checkpoint
+    from .config import Config
+    from .evaluate import evaluate, summarize
+    from .trainer import build_agent, env_factory, pick_device
+
+    if args.games < 1:
+        raise UsageError(f"--games must be >= 1, got {args.games}")
+    path = find_checkpoint(args.path)
+    payload = load_checkpoint(path)
+    config = Config.from_json(payload["config"])
+    run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+    env = env_factory(config)()
+    agent = build_agent(config, env.observation_space.shape, env.action_space.n)
+    try:
+        agent.load_state_dict(payload["model"])
+    except RuntimeError as e:
+        raise UsageError(f"{path} does not fit its own network settings: {e}") from None
+    agent.to(pick_device(args.device)).eval()
+    torch.manual_seed(args.seed)
+
+    stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+    video_dir = run_dir / "videos" / f"eval-{stamp}" if args.video else None
+    scores = evaluate(agent, env, args.games, seed=args.seed, video_dir=video_dir)
+    stats = summarize(scores)
+    report: dict[str, Any] = {
+        "checkpoint": str(path),
+        "update": payload.get("update"),
+        "frames": payload.get("frames"),
+        "game": config.game,
+        "games": args.games,
+        "seed": args.seed,
+        "sticky_actions": config.sticky_actions,
+        "scores": scores,
+        **stats,
+        "videos": str(video_dir) if video_dir else None,
+        "versions": _versions(),
+    }
+    out = run_dir / f"eval-{stamp}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(
+        f"{config.game}, {args.games} full games, checkpoint at {payload.get('frames', 0):,} "
+        f"frames: mean {stats['mean']:.1f}  median {stats['median']:.1f}  "
+        f"min {stats['min']:.0f}  max {stats['max']:.0f}"
+    )
+    print(f"wrote {out}" + (f" and videos in {video_dir}" if video_dir else ""))
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plots import plot_learning_curves
+
+    metrics = args.run / "metrics.csv"
+    if not args.run.is_dir():
+        raise UsageError(f"no run folder at {args.run}")
+    if not metrics.is_file():
+        raise UsageError(f"{args.run} has no metrics.csv")
+    try:
+        out = plot_learning_curves(
+            metrics, args.run / "plots" / "learning_curves.png", title=args.run.name
+        )
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_games(args: argparse.Namespace) -> int:
+    from .envs import game_names
+
+    print("\n".join(game_names()))
+    return 0
+
+
+COMMANDS = {"train": _cmd_train, "eval": _cmd_eval, "plot": _cmd_plot, "games": _cmd_games}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .checkpoint import CheckpointError
+    from .config import ConfigError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, ConfigError, CheckpointError) as e:
+        print(f"kungfu: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nkungfu: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

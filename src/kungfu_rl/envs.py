@@ -1,0 +1,176 @@
+"""Atari games: `make_env`, game names, and the one observation preprocessing.
+
+Every observation the agent ever sees, in the training pool and in evaluation, goes through
+`preprocess`: crop the game's play area, resize the ALE grayscale frame to 42×42 with
+INTER_AREA, keep uint8. The single-game env divides by 255 to give the notebook's float32
+in [0, 1]; the pool keeps uint8 and the agent divides at its first layer, which gives the
+same float32 values bit for bit.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import ale_py
+import cv2
+import gymnasium as gym
+import numpy as np
+from ale_py import roms
+
+gym.register_envs(ale_py)
+
+OBS_SIZE = 42
+"""Side of the square observation, as in the notebook."""
+
+# The play area of each game (rows, columns) of the 210×160 frame; games not listed are not
+# cropped. Kung-Fu Master's is the notebook's `img[60:-30, 15:]`: it drops the score bar.
+GAME_CROPS: dict[str, tuple[slice, slice]] = {
+    "KungFuMaster": (slice(60, -30), slice(15, None)),
+}
+
+
+class UnknownGameError(ValueError):
+    """A game name that ale-py does not carry; the message lists the closest valid names."""
+
+
+def _camel(rom_id: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in rom_id.split("_"))
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def game_names() -> list[str]:
+    """CamelCase names of every game whose ROM ships in the ale-py wheel, sorted."""
+    return sorted(_camel(r) for r in roms.get_all_rom_ids())
+
+
+def resolve_game(name: str) -> str:
+    """The canonical CamelCase name for `name` ("kung_fu_master", "ALE/KungFuMaster-v5", ...).
+
+    Raises UnknownGameError with the closest valid names when there is no such game.
+    """
+    stem = name.strip()
+    if stem.startswith("ALE/"):
+        stem = stem[4:]
+    stem = stem.split("-v")[0]
+    stem = stem.removesuffix("NoFrameskip").removesuffix("Deterministic")
+    by_key = {_key(g): g for g in game_names()}
+    if _key(stem) in by_key:
+        return by_key[_key(stem)]
+    close = difflib.get_close_matches(stem, game_names(), n=4, cutoff=0.4)
+    hint = f"; closest: {', '.join(close)}" if close else ""
+    raise UnknownGameError(f"unknown game {name!r}{hint} (see `kungfu games` for all names)")
+
+
+def rom_id(game: str) -> str:
+    """ale-py's snake_case ROM id for a CamelCase game name: KungFuMaster -> kung_fu_master."""
+    key = _key(resolve_game(game))
+    return next(r for r in roms.get_all_rom_ids() if _key(r) == key)
+
+
+@dataclass(frozen=True)
+class GameSettings:
+    """How a game is played; the pool and the single-game env use the same settings."""
+
+    game: str = "KungFuMaster"
+    """CamelCase game name (see `game_names()`)."""
+    repeat_action_probability: float = 0.25
+    """Sticky actions, as in ALE v5."""
+    frameskip: int = 4
+    """Emulator frames per agent step; the observation is the last frame."""
+    noop_max: int = 0
+    """Up to this many no-op steps at each game start (0: none, as in ALE v5)."""
+    max_frames: int = 108_000
+    """Emulator frames after which a game is truncated (30 minutes of play, as in ALE v5)."""
+
+    @property
+    def crop(self) -> tuple[slice, slice]:
+        return GAME_CROPS.get(self.game, (slice(None), slice(None)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def preprocess(frames: np.ndarray, crop: tuple[slice, slice]) -> np.ndarray:
+    """Crop and resize ALE grayscale frames.
+
+    frames: uint8 [..., 210, 160] -> uint8 [..., 1, 42, 42].
+    """
+    lead = frames.shape[:-2]
+    flat = frames.reshape(-1, *frames.shape[-2:])[:, crop[0], crop[1]]  # [N, h, w]
+    out = np.empty((flat.shape[0], 1, OBS_SIZE, OBS_SIZE), dtype=np.uint8)
+    for i, frame in enumerate(flat):
+        out[i, 0] = cv2.resize(frame, (OBS_SIZE, OBS_SIZE), interpolation=cv2.INTER_AREA)
+    return out.reshape(*lead, 1, OBS_SIZE, OBS_SIZE)
+
+
+class AtariGame(gym.Wrapper):
+    """One ALE game with the agent's observation: float32 (1, 42, 42) in [0, 1].
+
+    `rgb_frame()` gives the full-colour 210×160×3 screen for videos.
+    """
+
+    def __init__(self, settings: GameSettings, render_mode: str | None = None):
+        env = gym.make(
+            f"ALE/{settings.game}-v5",
+            obs_type="grayscale",
+            frameskip=settings.frameskip,
+            repeat_action_probability=settings.repeat_action_probability,
+            max_num_frames_per_episode=settings.max_frames,
+            render_mode=render_mode,
+        )
+        super().__init__(env)
+        self.settings = settings
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (1, OBS_SIZE, OBS_SIZE), dtype=np.float32)
+
+    def observation(self, frame: np.ndarray) -> np.ndarray:
+        """uint8 [210, 160] -> float32 [1, 42, 42] in [0, 1]."""
+        return preprocess(frame, self.settings.crop).astype(np.float32) / np.float32(255.0)
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
+        frame, info = self.env.reset(**kwargs)
+        if self.settings.noop_max > 0:
+            for _ in range(int(self.np_random.integers(1, self.settings.noop_max + 1))):
+                frame, _, terminated, truncated, info = self.env.step(0)
+                if terminated or truncated:
+                    frame, info = self.env.reset()
+        return self.observation(frame), info
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        frame, reward, terminated, truncated, info = self.env.step(action)
+        return self.observation(frame), float(reward), terminated, truncated, info
+
+    def rgb_frame(self) -> np.ndarray:
+        """The current full-colour screen, uint8 [210, 160, 3]."""
+        return self.env.unwrapped.ale.getScreenRGB()
+
+    def action_meanings(self) -> list[str]:
+        return self.env.unwrapped.get_action_meanings()
+
+
+def make_env(
+    game: str = "KungFuMaster",
+    *,
+    repeat_action_probability: float = 0.25,
+    frameskip: int = 4,
+    noop_max: int = 0,
+    max_frames: int = 108_000,
+    render_mode: str | None = None,
+) -> AtariGame:
+    """One Atari game with the notebook's observation, float32 (1, 42, 42) in [0, 1].
+
+    The default is `ALE/KungFuMaster-v5` (frameskip 4, sticky actions 0.25, 14 actions),
+    the modern form of the notebook's `KungFuMasterDeterministic-v0`. Raw game rewards.
+    """
+    settings = GameSettings(
+        game=resolve_game(game),
+        repeat_action_probability=repeat_action_probability,
+        frameskip=frameskip,
+        noop_max=noop_max,
+        max_frames=max_frames,
+    )
+    return AtariGame(settings, render_mode=render_mode)

@@ -1,0 +1,96 @@
+"""Full games with raw scores, their statistics, and MP4 videos of the full-colour screen."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import imageio.v2 as imageio
+import numpy as np
+
+from .agent import RecurrentAgent
+from .envs import AtariGame
+
+VIDEO_SCALE = 2
+"""Videos show the 210×160 screen at twice its size."""
+
+
+class VideoWriter:
+    """Streams RGB frames [210, 160, 3] to an H.264 MP4 at the game's normal speed."""
+
+    def __init__(self, path: Path, fps: float):
+        self._writer = imageio.get_writer(
+            str(path), fps=fps, codec="libx264", quality=7, macro_block_size=1
+        )
+
+    def add(self, frame: np.ndarray) -> None:
+        big = frame.repeat(VIDEO_SCALE, axis=0).repeat(VIDEO_SCALE, axis=1)
+        self._writer.append_data(big)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def play_game(
+    agent: RecurrentAgent, env: AtariGame, *, seed: int | None = None, video: Path | None = None
+) -> tuple[float, int]:
+    """Play one full game (all lives) with actions sampled from the policy.
+
+    Returns the raw game score and the number of agent steps; with `video`, writes an MP4 of
+    every agent step's screen at 60 / frameskip frames per second, i.e. normal speed.
+    """
+    observation, _ = env.reset(seed=seed)
+    memory = agent.get_initial_state(1)
+    writer = None
+    if video is not None:
+        writer = VideoWriter(video, fps=60 / env.settings.frameskip)
+        writer.add(env.rgb_frame())
+    score, steps = 0.0, 0
+    try:
+        while True:
+            memory, readout = agent.step(memory, observation[None])
+            action = int(agent.sample_actions(readout)[0])
+            observation, reward, terminated, truncated, _ = env.step(action)
+            score += reward
+            steps += 1
+            if writer is not None:
+                writer.add(env.rgb_frame())
+            if terminated or truncated:
+                return score, steps
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def evaluate(
+    agent: RecurrentAgent,
+    env: AtariGame,
+    n_games: int = 1,
+    *,
+    seed: int | None = None,
+    video_dir: Path | None = None,
+) -> list[float]:
+    """Plays `n_games` entire games start to end and returns their raw scores (the notebook's).
+
+    With `video_dir`, each game is recorded as `game-XX.mp4` there.
+    """
+    scores = []
+    for i in range(n_games):
+        video = None
+        if video_dir is not None:
+            Path(video_dir).mkdir(parents=True, exist_ok=True)
+            video = Path(video_dir) / f"game-{i:02d}.mp4"
+        game_seed = None if seed is None else seed + i
+        score, _ = play_game(agent, env, seed=game_seed, video=video)
+        scores.append(score)
+    return scores
+
+
+def summarize(scores: list[float]) -> dict[str, float]:
+    """mean, median, min, max of game scores."""
+    return {
+        "mean": float(np.mean(scores)),
+        "median": float(statistics.median(scores)),
+        "min": float(min(scores)),
+        "max": float(max(scores)),
+    }

@@ -1,0 +1,82 @@
+"""Learning curves from metrics.csv: the notebook's plots."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .logger import read_metrics
+
+
+def ewma(values: list[float] | np.ndarray, span: float = 10) -> np.ndarray:
+    """Exponentially weighted moving average (pandas' `ewm(span=span).mean()`), skipping NaN."""
+    alpha = 2.0 / (span + 1.0)
+    out = np.full(len(values), math.nan)
+    num = den = 0.0
+    for i, v in enumerate(values):
+        if math.isfinite(v):
+            num = (1 - alpha) * num + v
+            den = (1 - alpha) * den + 1.0
+        elif den == 0:
+            continue
+        out[i] = num / den
+    return out
+
+
+def _finite(x: list[float], y: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(y_arr)
+    return x_arr[keep], y_arr[keep]
+
+
+def plot_learning_curves(metrics_csv: Path, out_png: Path, title: str = "") -> Path:
+    """Score (training games and evaluations, with EWMA span 10), entropy and losses vs frames."""
+    m = read_metrics(metrics_csv)
+    if not m.get("frames"):
+        raise ValueError(f"{metrics_csv} has no rows yet")
+    frames = np.asarray(m["frames"]) / 1e6
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+
+    ax = axes[0]
+    x, y = _finite(frames, m["rollout/episode_score"])
+    if len(y):
+        ax.plot(x, y, color="tab:blue", alpha=0.3, label="training games")
+        ax.plot(x, ewma(y, span=10), color="tab:blue", label="training games, EWMA@10")
+    x, y = _finite(frames, m["eval/score_mean"])
+    if len(y):
+        ax.plot(x, y, "o-", color="tab:red", label="evaluation mean (full games)")
+    ax.set_title("game score")
+    ax.set_xlabel("frames (millions)")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+
+    ax = axes[1]
+    x, y = _finite(frames, m["loss/entropy"])
+    ax.plot(x, y, color="tab:green")
+    ax.set_title("policy entropy")
+    ax.set_xlabel("frames (millions)")
+    ax.grid(alpha=0.3)
+
+    ax = axes[2]
+    for key, color in (("loss/policy", "tab:purple"), ("loss/value", "tab:orange")):
+        x, y = _finite(frames, m[key])
+        ax.plot(x, y, color=color, alpha=0.8, label=key)
+    ax.set_title("losses")
+    ax.set_xlabel("frames (millions)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png

@@ -1,0 +1,127 @@
+"""The `kungfu` command line, run as a user would: subprocesses on a tiny budget."""
+
+import json
+import subprocess
+import sys
+
+import imageio.v2 as imageio
+import pytest
+
+
+def kungfu(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "kungfu_rl", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    result = kungfu(
+        "train",
+        "--frames",
+        2048,
+        "--n-games",
+        4,
+        "--rollout-len",
+        8,
+        "--eval-every",
+        16,
+        "--eval-games",
+        1,
+        "--log-every",
+        2,
+        "--checkpoint-every",
+        4,
+        "--runs-dir",
+        runs,
+        "--run-name",
+        "tiny",
+        "--seed",
+        1,
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    return runs / "tiny"
+
+
+def test_train_writes_a_complete_run_folder(run_dir):
+    for name in ("config.json", "metrics.csv", "plots/learning_curves.png"):
+        assert (run_dir / name).is_file(), name
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    assert list((run_dir / "checkpoints").glob("update-*.pt"))
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["game"] == "KungFuMaster" and config["frames"] == 2048
+    header = (run_dir / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"rollout/episode_score", "loss/entropy", "eval/score_mean", "time/fps"} <= set(header)
+    rows = (run_dir / "metrics.csv").read_text().splitlines()[1:]
+    assert len(rows) == 8  # 16 updates, a row every 2
+
+
+def test_eval_plays_full_games_and_writes_a_video(run_dir):
+    result = kungfu("eval", run_dir, "--games", 1, "--video")
+    assert result.returncode == 0, result.stderr
+    assert "mean" in result.stdout
+    reports = list(run_dir.glob("eval-*.json"))
+    assert len(reports) == 1
+    report = json.loads(reports[0].read_text())
+    assert len(report["scores"]) == 1 and report["mean"] == report["scores"][0]
+    videos = list((run_dir / "videos").rglob("*.mp4"))
+    assert len(videos) == 1
+    reader = imageio.get_reader(str(videos[0]))
+    first = reader.get_data(0)
+    n_frames = sum(1 for _ in reader)
+    assert first.shape == (420, 320, 3)  # the full-colour screen, at twice its size
+    assert n_frames > 100  # a full game of Kung-Fu Master is hundreds of steps
+    assert reader.get_meta_data()["fps"] == pytest.approx(15.0)  # 60 Hz / frameskip 4
+
+
+def test_plot_draws_a_png(run_dir):
+    png = run_dir / "plots" / "learning_curves.png"
+    png.unlink()
+    result = kungfu("plot", run_dir)
+    assert result.returncode == 0, result.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["train", "--game", "KungFuMastr"], "KungFuMaster"),
+        (["train", "--n-games", "0"], "--n-games"),
+        (["train", "--rollout-len", "-3"], "--rollout-len"),
+        (["train", "--frames", "-1"], "--frames"),
+        (["train", "--lr", "0"], "--lr"),
+        (["train", "--gamma", "1.5"], "--gamma"),
+        (["train", "--n-games", "many"], "--n-games"),
+        (["eval", "no/such/run"], "no/such/run"),
+        (["eval", "--games", "0", "."], "--games"),
+        (["plot", "no/such/run"], "no/such/run"),
+        (["dance"], "dance"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_2(args, words, tmp_path):
+    result = kungfu(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kungfu: error:") and words in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()  # nothing was started
+
+
+def test_eval_of_a_folder_without_checkpoints(tmp_path):
+    (tmp_path / "empty-run").mkdir()
+    result = kungfu("eval", tmp_path / "empty-run")
+    assert result.returncode == 2 and "no checkpoint" in result.stderr
+
+
+def test_help_documents_every_option():
+    result = kungfu("train", "--help")
+    assert result.returncode == 0
+    for flag in ("--frames", "--n-games", "--rollout-len", "--lr", "--core", "--seed"):
+        assert flag in result.stdout

@@ -1,0 +1,80 @@
+"""make_env and the observation preprocessing."""
+
+import numpy as np
+import pytest
+
+from kungfu_rl.envs import (
+    GAME_CROPS,
+    UnknownGameError,
+    game_names,
+    make_env,
+    preprocess,
+    resolve_game,
+)
+
+
+def test_kungfu_env_matches_the_notebook():
+    env = make_env()
+    assert env.observation_space.shape == (1, 42, 42)
+    assert env.action_space.n == 14
+    assert env.settings.repeat_action_probability == 0.25
+    assert env.settings.frameskip == 4
+    obs, _ = env.reset(seed=0)
+    for _ in range(50):
+        obs, *_ = env.step(env.action_space.sample())
+    assert obs.shape == (1, 42, 42)
+    assert obs.dtype == np.float32
+    assert obs.min() >= 0.0 and obs.max() <= 1.0
+    assert obs.std() > 0  # a real picture, not a blank
+    assert env.rgb_frame().shape == (210, 160, 3)
+    env.close()
+
+
+def test_crop_is_the_notebooks():
+    # Rows 60:-30 and columns 15: of the 210×160 frame are kept: paint everything outside
+    # that window white and inside black, and the observation must be all black.
+    frame = np.full((210, 160), 255, dtype=np.uint8)
+    frame[60:180, 15:] = 0
+    assert GAME_CROPS["KungFuMaster"] == (slice(60, -30), slice(15, None))
+    assert preprocess(frame, GAME_CROPS["KungFuMaster"]).max() == 0
+    # and one row or column more on any side would show up
+    for rows, cols in [(59, slice(15, None)), (180, slice(15, None)), (slice(60, 180), 14)]:
+        edge = frame.copy()
+        edge[rows, cols] = 255
+        assert preprocess(edge, GAME_CROPS["KungFuMaster"]).max() == 0
+    inside = frame.copy()
+    inside[60, 15:] = 255
+    inside[179, 15:] = 255
+    inside[60:180, 15] = 255
+    inside[60:180, 159] = 255
+    out = preprocess(inside, GAME_CROPS["KungFuMaster"])[0]
+    assert out[0].min() > 0 and out[-1].min() > 0 and out[:, 0].min() > 0 and out[:, -1].min() > 0
+
+
+def test_preprocess_batches_and_keeps_uint8():
+    frames = np.random.default_rng(0).integers(0, 256, (3, 5, 210, 160), dtype=np.uint8)
+    out = preprocess(frames, GAME_CROPS["KungFuMaster"])
+    assert out.shape == (3, 5, 1, 42, 42) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[1, 2], preprocess(frames[1, 2], GAME_CROPS["KungFuMaster"]))
+
+
+@pytest.mark.parametrize(
+    "name", ["KungFuMaster", "kung_fu_master", "kungfumaster", "ALE/KungFuMaster-v5"]
+)
+def test_game_names_resolve(name):
+    assert resolve_game(name) == "KungFuMaster"
+
+
+def test_unknown_game_lists_closest_names():
+    with pytest.raises(UnknownGameError, match="KungFuMaster") as err:
+        resolve_game("KungFuMastr")
+    assert "\n" not in str(err.value)
+
+
+def test_other_games_by_name_without_crop():
+    assert "Breakout" in game_names() and len(game_names()) > 50
+    env = make_env("Breakout")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (1, 42, 42)
+    assert env.action_space.n == 4
+    env.close()

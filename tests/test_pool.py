@@ -1,0 +1,81 @@
+"""EnvPool: shapes, the is_not_done mask, and memory zeroed for exactly the games that ended."""
+
+import functools
+
+import numpy as np
+import torch
+from fakes import CountdownEnv
+from recording import RecordingAgent
+
+from kungfu_rl import EnvPool, RecurrentAgent, make_env
+
+
+def test_ale_pool_shapes_and_dtypes():
+    agent = RecurrentAgent()
+    pool = EnvPool(agent, make_env, n_parallel_games=4, seed=0, env_threads=1)
+    obs, actions, rewards, is_not_done = pool.interact(6)
+    assert obs.shape == (4, 6, 1, 42, 42) and obs.dtype == np.uint8
+    assert actions.shape == rewards.shape == is_not_done.shape == (4, 6)
+    assert actions.dtype == np.int64 and rewards.dtype == np.float32
+    assert ((actions >= 0) & (actions < 14)).all()
+    # entry n - 1 only carries the observation to bootstrap from
+    assert (actions[:, -1] == 0).all() and (rewards[:, -1] == 0).all()
+    assert (is_not_done[:, -1] == 1).all()
+    # the next rollout starts where this one stopped
+    last = obs[:, -1].copy()
+    obs2, *_ = pool.interact(3)
+    np.testing.assert_array_equal(obs2[:, 0], last)
+    assert pool.prev_memory_states[0].shape == (4, 128)
+    pool.close()
+
+
+def test_mask_marks_exactly_the_steps_where_games_ended():
+    agent = RecordingAgent((1, 42, 42), 3, hidden=16, channels=4)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=6, seed=1)
+    obs, _, rewards, is_not_done = pool.interact(30)
+    step_number = np.round(obs[:, :, 0, 0, 0] * 10)  # [B, T]: CountdownEnv shows its step
+    ended = is_not_done[:, :-1] == 0
+    assert ended.any() and (~ended).any()
+    # a game ended at t exactly when step t+1 shows a fresh game (step number 0)
+    np.testing.assert_array_equal(ended, step_number[:, 1:] == 0)
+    assert (rewards[:, :-1] == 1).all()
+    # finished games' scores are their lengths (CountdownEnv pays 1 a step)
+    assert pool.episode_scores and all(2 <= s <= 6 for s in pool.episode_scores)
+    assert pool.episode_lengths == [int(s) for s in pool.episode_scores]
+
+
+def test_memory_is_zeroed_for_exactly_the_games_that_ended():
+    agent = RecordingAgent((1, 42, 42), 3, hidden=16, channels=4)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=6, seed=2)
+    _, _, _, is_not_done = pool.interact(30)
+    for t in range(1, 29):
+        memory = agent.memories_in[t]  # [B, hidden], the memory step t was played with
+        zero = (memory == 0).all(dim=1).numpy()
+        np.testing.assert_array_equal(zero, is_not_done[:, t - 1] == 0, err_msg=f"step {t}")
+    # and the memory the pool keeps for the next rollout
+    last_ended = is_not_done[:, -2] == 0
+    kept = (pool.prev_memory_states[0] == 0).all(dim=1).numpy()
+    np.testing.assert_array_equal(kept, last_ended)
+
+
+def test_real_ale_games_that_end_get_their_memory_zeroed():
+    # Games truncated after 80 frames (20 agent steps) end at step 19 of every rollout start.
+    short_game = functools.partial(make_env, max_frames=80)
+    agent = RecordingAgent()
+    pool = EnvPool(agent, short_game, n_parallel_games=3, seed=0, env_threads=1)
+    _, _, _, is_not_done = pool.interact(26)
+    assert (is_not_done[:, 19] == 0).all()
+    assert is_not_done[:, :19].all() and is_not_done[:, 20:].all()
+    assert (agent.memories_in[20] == 0).all()
+    assert (agent.memories_in[19] != 0).any(dim=1).all()
+    assert len(pool.episode_scores) == 3
+    pool.close()
+
+
+def test_feedforward_core_runs_in_the_pool():
+    agent = RecurrentAgent((1, 42, 42), 3, core="none", hidden=16, channels=4)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=2, seed=0)
+    obs, *_ = pool.interact(4)
+    assert obs.shape == (2, 4, 1, 42, 42)
+    assert pool.prev_memory_states[0].shape == (2, 0)
+    assert isinstance(pool.prev_memory_states[0], torch.Tensor)

@@ -1,0 +1,86 @@
+"""The training replay: it recomputes exactly what the pool acted with, and it learns."""
+
+import numpy as np
+import pytest
+import torch
+from fakes import CountdownEnv
+from recording import RecordingAgent
+
+from kungfu_rl import EnvPool, RecurrentAgent, train_on_rollout
+
+
+@pytest.mark.parametrize("core", ["lstm", "none"])
+def test_replayed_logits_equal_acting_logits(core):
+    agent = RecordingAgent((1, 42, 42), 3, core=core, hidden=16, channels=4)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=5, seed=3)
+    pool.interact(4)  # start mid-game: the rollout's first state is no game start
+    agent.logits_out.clear()
+    memory = [m.clone() for m in pool.prev_memory_states]
+    obs, _, _, is_not_done = pool.interact(12)
+    assert (is_not_done[:, :-1] == 0).sum() >= 5  # several episode ends inside the rollout
+    acted = torch.stack(agent.logits_out)  # [T-1, B, A]
+    obs_t = torch.from_numpy(obs).transpose(0, 1)  # [T, B, 1, 42, 42]
+    mask_t = torch.from_numpy(is_not_done).transpose(0, 1)  # [T, B]
+    with torch.no_grad():
+        replayed, _, final = agent.unroll(obs_t, tuple(memory), mask_t)
+    torch.testing.assert_close(replayed[:-1], acted, rtol=1e-5, atol=1e-5)
+    # the replay's memory after step T-2 is the pool's memory for the next rollout
+    with torch.no_grad():
+        _, _, final = agent.unroll(obs_t[:-1], tuple(memory), mask_t[:-1])
+    torch.testing.assert_close(final[0], pool.prev_memory_states[0], rtol=1e-5, atol=1e-5)
+
+
+def test_unroll_matches_a_step_by_step_loop_with_random_resets():
+    torch.manual_seed(0)
+    agent = RecurrentAgent((1, 42, 42), 4, hidden=8, channels=4)
+    T, B = 7, 3
+    obs = torch.rand(T, B, 1, 42, 42)
+    mask = (torch.rand(T, B) > 0.3).float()
+    state = agent.get_initial_state(B)
+    logits_loop, values_loop = [], []
+    for t in range(T):
+        state, (logits, values) = agent(state, obs[t])
+        logits_loop.append(logits)
+        values_loop.append(values)
+        state = tuple(s * mask[t, :, None] for s in state)
+    logits, values, _ = agent.unroll(obs, agent.get_initial_state(B), mask)
+    torch.testing.assert_close(logits, torch.stack(logits_loop))
+    torch.testing.assert_close(values, torch.stack(values_loop))
+
+
+def test_uint8_and_float_observations_give_the_same_outputs():
+    agent = RecurrentAgent((1, 42, 42), 4, hidden=8, channels=4)
+    pixels = torch.randint(0, 256, (2, 1, 42, 42), dtype=torch.uint8)
+    state = agent.get_initial_state(2)
+    _, (a, _) = agent.step(state, pixels)
+    _, (b, _) = agent.step(state, pixels.float() / 255.0)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_train_on_rollout_updates_and_reports():
+    agent = RecurrentAgent((1, 42, 42), 3, hidden=16, channels=4)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=4, seed=0)
+    memory = [m.clone() for m in pool.prev_memory_states]
+    before = [p.detach().clone() for p in agent.parameters()]
+    metrics = train_on_rollout(agent, optimizer, *pool.interact(6), memory)
+    assert set(metrics) >= {"loss/total", "loss/policy", "loss/value", "loss/entropy"}
+    assert np.isfinite(list(metrics.values())).all()
+    assert metrics["loss/skipped"] == 0
+    assert 0 < metrics["loss/entropy"] <= np.log(3) + 1e-6
+    assert any((p != q).any() for p, q in zip(agent.parameters(), before, strict=True))
+
+
+def test_non_finite_loss_skips_the_step():
+    agent = RecurrentAgent((1, 42, 42), 3, hidden=8, channels=4)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=2, seed=0)
+    memory = [m.clone() for m in pool.prev_memory_states]
+    obs, actions, rewards, is_not_done = pool.interact(4)
+    rewards = rewards.copy()
+    rewards[0, 0] = np.nan
+    before = [p.detach().clone() for p in agent.parameters()]
+    metrics = train_on_rollout(agent, optimizer, obs, actions, rewards, is_not_done, memory)
+    assert metrics["loss/skipped"] == 1
+    for p, q in zip(agent.parameters(), before, strict=True):
+        assert torch.equal(p, q)
