@@ -1,0 +1,74 @@
+"""Random play on full games: the floor every trained agent's score is read against.
+
+    python benchmarks/random_play.py --games 20 --out benchmarks/results/random_play.json
+
+Plays uniformly random actions on `make_env()` (ALE v5 settings: sticky actions 0.25, all
+lives, raw game score), prints mean/median/min/max and writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import ale_py
+import numpy as np
+
+from kungfu_rl.envs import make_env
+from kungfu_rl.evaluate import summarize
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--game", default="KungFuMaster")
+    parser.add_argument("--games", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/random_play.json"))
+    args = parser.parse_args()
+
+    env = make_env(args.game)
+    env.action_space.seed(args.seed)
+    scores, steps = [], 0
+    start = time.perf_counter()
+    for i in range(args.games):
+        env.reset(seed=args.seed + i)
+        score, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            score += reward
+            steps += 1
+            done = terminated or truncated
+        scores.append(score)
+    seconds = time.perf_counter() - start
+    stats = summarize(scores)
+    report = {
+        "game": args.game,
+        "policy": "uniform random",
+        "games": args.games,
+        "seed": args.seed,
+        "scores": scores,
+        **stats,
+        "agent_steps": steps,
+        "steps_per_s": steps / seconds,
+        "load_average": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+        "versions": {
+            "python": platform.python_version(),
+            "ale_py": ale_py.__version__,
+            "numpy": np.__version__,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(
+        f"{args.game}, random play, {args.games} full games: mean {stats['mean']:.1f}  "
+        f"median {stats['median']:.1f}  min {stats['min']:.0f}  max {stats['max']:.0f}"
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
