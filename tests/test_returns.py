@@ -56,7 +56,7 @@ def slow_returns(rewards, is_not_done, bootstrap, gamma):
     return out
 
 
-@pytest.mark.parametrize("gamma,T", itertools.product([0.0, 0.5, 0.99, 1.0], [1, 2, 7]))
+@pytest.mark.parametrize("gamma,T", list(itertools.product([0.0, 0.5, 0.99, 1.0], [1, 2, 7])))
 def test_gae_lambda_one_is_the_n_step_return(gamma, T):
     g = torch.Generator().manual_seed(T)
     B = 5

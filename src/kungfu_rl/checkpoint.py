@@ -38,11 +38,17 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
-def save_checkpoint(payload: dict[str, Any], run_dir: Path, update: int, keep: int) -> Path:
-    """Write `checkpoints/update-<N>.pt` atomically (temp file, fsync, rename); keep `keep`."""
+def save_checkpoint(
+    payload: dict[str, Any], run_dir: Path, update: int, keep: int, name: str | None = None
+) -> Path:
+    """Write `checkpoints/update-<N>.pt` (or `name`) atomically: temp file, fsync, rename.
+
+    Of the `update-*.pt` files the newest `keep` are kept. A failure (a full disk, say)
+    removes the temporary file and leaves every earlier checkpoint as it was.
+    """
     folder = Path(run_dir) / CHECKPOINT_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"update-{update:09d}.pt"
+    path = folder / (name or f"update-{update:09d}.pt")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -83,6 +89,22 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
         raise CheckpointError(f"{path} is not a kungfu_rl checkpoint")
     return payload
+
+
+def load_newest(run_dir: Path) -> tuple[Path, dict[str, Any], list[tuple[Path, str]]]:
+    """The newest checkpoint of a run that loads, and the newer ones skipped with the reason."""
+    found = list_checkpoints(run_dir)
+    if not found:
+        raise CheckpointError(
+            f"{run_dir} holds no checkpoint (looked in {Path(run_dir) / CHECKPOINT_DIR})"
+        )
+    skipped: list[tuple[Path, str]] = []
+    for path in reversed(found):
+        try:
+            return path, load_checkpoint(path), skipped
+        except CheckpointError as e:
+            skipped.append((path, str(e)))
+    raise CheckpointError(f"{run_dir} has no loadable checkpoint ({len(skipped)} unreadable)")
 
 
 def find_checkpoint(run_or_file: Path) -> Path:

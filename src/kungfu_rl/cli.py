@@ -19,6 +19,12 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+def signal_name(signum: int) -> str:
+    import signal
+
+    return {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}.get(signum, f"signal {signum}")
+
+
 class UsageError(Exception):
     """Bad user input: printed as one line, exit code 2."""
 
@@ -29,6 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per Config field; a flag not given stays out of the namespace."""
     from .config import Config
 
     for f in dataclasses.fields(Config):
@@ -36,11 +43,16 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         help_text = f"{f.metadata['help']} (default: {f.default})"
         if f.type in ("bool", bool):
             parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
             )
         else:
             kind = {"int": whole_number, "float": float, "str": str}[str(f.type)]
-            parser.add_argument(flag, type=kind, default=f.default, help=help_text, metavar="X")
+            parser.add_argument(
+                flag, type=kind, default=argparse.SUPPRESS, help=help_text, metavar="X"
+            )
 
 
 def whole_number(text: str) -> int:
@@ -62,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train an agent (a run folder under --runs-dir)")
+    train.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN",
+        help="continue RUN from its newest loadable checkpoint (a larger --frames extends it)",
+    )
     _add_config_flags(train)
 
     ev = sub.add_parser("eval", help="play full games with a trained agent")
@@ -82,18 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .config import Config
-    from .trainer import TrainingInterrupted, train
+    from .trainer import TrainingFailed, TrainingInterrupted, resume, train
 
-    config = Config(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Config)})
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if f.name in args}
     try:
-        result = train(config)
+        if args.resume is not None:
+            result = resume(args.resume, given)
+        else:
+            result = train(Config(**given))
     except TrainingInterrupted as stop:
         print(
-            f"\ninterrupted: checkpoint saved at {stop.checkpoint}\n"
-            f"evaluate it with: kungfu eval {stop.run_dir}",
+            f"\n{signal_name(stop.signum)}: stopped; checkpoint saved at {stop.checkpoint}\n"
+            f"resume with: kungfu train --resume {stop.run_dir}",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return 128 + stop.signum
+    except TrainingFailed as e:
+        print(f"kungfu: training stopped: {e}", file=sys.stderr)
+        return e.exit_code
+    config = Config.load(result.run_dir / "config.json")
     last = result.evaluations[-1] if result.evaluations else None
     print(f"run folder: {result.run_dir}")
     print(

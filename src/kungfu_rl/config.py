@@ -54,7 +54,9 @@ class Config:
     eval_games: int = _opt(5, "full games per evaluation")
     log_every: int = _opt(10, "write a metrics row every this many updates")
     checkpoint_every: int = _opt(500, "save a checkpoint every this many updates")
-    keep_checkpoints: int = _opt(3, "newest checkpoints kept")
+    checkpoint_minutes: float = _opt(10.0, "also save a checkpoint every this many minutes")
+    keep_checkpoints: int = _opt(3, "newest checkpoints kept (plus best.pt, the best evaluation)")
+    max_nonfinite: int = _opt(10, "stop after this many non-finite updates in a row")
     runs_dir: str = _opt("runs", "folder that holds run folders")
     run_name: str = _opt("", "run folder name (default: <game>-<YYYYmmdd-HHMMSS>)")
 
@@ -73,7 +75,7 @@ class Config:
             raise ConfigError(str(e)) from None
         positive = (
             "frames frameskip n_games rollout_len hidden channels eval_games log_every "
-            "checkpoint_every keep_checkpoints"
+            "checkpoint_every keep_checkpoints max_nonfinite"
         )
         for name in positive.split():
             if getattr(self, name) < 1:
@@ -81,7 +83,7 @@ class Config:
         for name in ("noop_max", "eval_every", "torch_threads", "env_threads", "seed"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
-        for name in ("lr", "reward_scale", "max_grad_norm"):
+        for name in ("lr", "reward_scale", "max_grad_norm", "checkpoint_minutes"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(self, name)}")
         for name in ("entropy_coef", "value_coef"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 
 COLUMNS = (
@@ -31,7 +32,9 @@ COLUMNS = (
 class MetricsLogger:
     """Collects values with `record`, writes one CSV row and TensorBoard points with `dump`."""
 
-    def __init__(self, run_dir: Path, tensorboard: bool = True):
+    def __init__(self, run_dir: Path, tensorboard: bool = True, purge_after_frames: int = 0):
+        """Appends to run_dir/metrics.csv; a resumed run passes the frames of its checkpoint,
+        so TensorBoard drops the points a killed session logged after it."""
         self.path = Path(run_dir) / "metrics.csv"
         new = not self.path.exists() or self.path.stat().st_size == 0
         self._file = self.path.open("a", newline="")
@@ -43,7 +46,8 @@ class MetricsLogger:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._tb = SummaryWriter(log_dir=str(run_dir))
+            purge = purge_after_frames + 1 if purge_after_frames else None
+            self._tb = SummaryWriter(log_dir=str(run_dir), purge_step=purge)
         self._row: dict[str, float] = {}
 
     def record(self, key: str, value: float) -> None:
@@ -73,6 +77,31 @@ def _cell(value: float) -> str:
     if isinstance(value, int):
         return str(value)
     return "" if not math.isfinite(value) else f"{value:.6g}"
+
+
+def truncate_metrics(path: Path, last_update: int) -> None:
+    """Drop the rows after `last_update` (logged after the checkpoint a run resumes from).
+
+    The file is rewritten atomically, so a kill now leaves either the old or the new one.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    header, body = rows[0], rows[1:]
+    # a row cut short by a kill has too few cells (or a cut-off update number): drop it
+    keep = [
+        r for r in body if len(r) == len(header) and r[0].isdigit() and int(r[0]) <= last_update
+    ]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *keep])
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def read_metrics(path: Path) -> dict[str, list[float]]:

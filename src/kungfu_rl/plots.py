@@ -53,7 +53,8 @@ def plot_learning_curves(metrics_csv: Path, out_png: Path, title: str = "") -> P
         ax.plot(x, y, "o-", color="tab:red", label="evaluation mean (full games)")
     ax.set_title("game score")
     ax.set_xlabel("frames (millions)")
-    ax.legend(loc="upper left", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
 
     ax = axes[1]

@@ -1,15 +1,19 @@
-"""The training loop: interact, replay and update, evaluate, log, checkpoint."""
+"""The training loop: interact, replay and update, evaluate, log, checkpoint, resume."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 import os
 import random
+import signal
+import sys
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -17,23 +21,39 @@ import torch
 from tqdm import tqdm
 
 from .agent import RecurrentAgent
-from .checkpoint import rng_state, save_checkpoint
+from .checkpoint import CheckpointError, load_newest, rng_state, save_checkpoint, set_rng_state
 from .config import Config, ConfigError
 from .envs import AtariGame
 from .evaluate import evaluate, summarize
-from .logger import MetricsLogger
+from .logger import MetricsLogger, truncate_metrics
 from .plots import plot_learning_curves
 from .pool import EnvPool
 from .update import train_on_rollout
+
+RESUMABLE = frozenset(
+    "frames progress device torch_threads env_threads eval_every eval_games log_every "
+    "checkpoint_every checkpoint_minutes keep_checkpoints max_nonfinite".split()
+)
+"""Settings a resumed run may change; the others define the run and stay as they were."""
 
 
 class TrainingInterrupted(Exception):
     """Ctrl-C or SIGTERM stopped training; a checkpoint was written first."""
 
-    def __init__(self, run_dir: Path, checkpoint: Path):
-        super().__init__(f"interrupted; checkpoint {checkpoint}")
+    def __init__(self, run_dir: Path, checkpoint: Path, signum: int):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}; checkpoint {checkpoint}")
         self.run_dir = run_dir
         self.checkpoint = checkpoint
+        self.signum = signum
+
+
+class TrainingFailed(Exception):
+    """Training cannot go on: non-finite updates (exit code 1), or a checkpoint that cannot be
+    written, a full disk say (exit code 2); the last good checkpoint is left as it was."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -64,10 +84,8 @@ def env_factory(config: Config) -> functools.partial[AtariGame]:
     return functools.partial(AtariGame, config.game_settings)
 
 
-def make_run_dir(config: Config) -> Path:
-    """Create runs/<game>-<stamp>/ and prove it can be written, before any training."""
-    name = config.run_name or f"{config.game}-{datetime.now():%Y%m%d-%H%M%S}"
-    run_dir = Path(config.runs_dir) / name
+def check_writable(run_dir: Path) -> None:
+    """Prove the run folder can be written, before any training."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -75,6 +93,15 @@ def make_run_dir(config: Config) -> Path:
         probe.unlink()
     except OSError as e:
         raise ConfigError(f"cannot write the run folder {run_dir}: {e.strerror or e}") from None
+
+
+def new_run_dir(config: Config) -> Path:
+    """runs/<game>-<YYYYmmdd-HHMMSS>/ (or --run-name), which must not hold a run already."""
+    name = config.run_name or f"{config.game}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = Path(config.runs_dir) / name
+    if (run_dir / "config.json").exists():
+        raise ConfigError(f"{run_dir} holds a run already; continue it with --resume {run_dir}")
+    check_writable(run_dir)
     return run_dir
 
 
@@ -109,130 +136,305 @@ class _Window:
         logger.record("time/fps", self.frames / self.seconds if self.seconds > 0 else np.nan)
 
 
-def train(config: Config) -> TrainResult:
-    """Train an agent with `config`; returns where the run was written and what it did.
+class _StopOnSignals:
+    """Turns Ctrl-C and SIGTERM into a request to stop after the current update.
 
-    Raises ConfigError for settings that cannot work (before anything is written) and
-    TrainingInterrupted after Ctrl-C, once a checkpoint is safely on disk.
+    While `urgent` is set (during an evaluation, which can take minutes) or at a second
+    signal, the signal raises KeyboardInterrupt at once instead.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.urgent = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        first = self.signum is None
+        self.signum = signum
+        if self.urgent or not first:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _StopOnSignals:
+        if threading_is_main():
+            for s in self.SIGNALS:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+class Trainer:
+    """One training run: its agent, optimizer, games, counters, logs and checkpoints."""
+
+    def __init__(self, config: Config, run_dir: Path, resume_from: dict[str, Any] | None = None):
+        self.config = config
+        self.run_dir = run_dir
+        self.device = pick_device(config.device)
+        cores = os.cpu_count() or 1
+        torch.set_num_threads(config.torch_threads or cores)
+        seed_everything(config.seed)
+
+        make_game = env_factory(config)
+        self.eval_env = make_game()
+        self.agent = build_agent(
+            config, self.eval_env.observation_space.shape, self.eval_env.action_space.n
+        ).to(self.device)
+        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.lr)
+
+        self.update = 0
+        self.frames = 0
+        self.elapsed_before = 0.0  # seconds trained in earlier sessions of this run
+        self.evaluations: list[dict[str, Any]] = []
+        self.best_eval = -math.inf
+        self.nonfinite_in_a_row = 0
+        if resume_from is not None:
+            self._restore(resume_from)
+        # A resumed run plays new games: the emulators' states are not in the checkpoint.
+        self.pool = EnvPool(
+            self.agent,
+            make_game,
+            config.n_games,
+            seed=config.seed + self.update * config.n_games,
+            env_threads=config.env_threads or cores,
+        )
+        if resume_from is not None:
+            truncate_metrics(run_dir / "metrics.csv", self.update)
+        self.logger = MetricsLogger(run_dir, purge_after_frames=self.frames)
+        self.last_checkpoint: Path | None = None
+        self.last_checkpoint_time = time.monotonic()
+
+    def _restore(self, payload: dict[str, Any]) -> None:
+        try:
+            self.agent.load_state_dict(payload["model"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            first = str(e).strip().splitlines()[0]
+            raise CheckpointError(
+                f"the checkpoint does not fit this network ({first[:200]})"
+            ) from None
+        self.update = int(payload["update"])
+        self.frames = int(payload["frames"])
+        self.elapsed_before = float(payload.get("elapsed_s", 0.0))
+        self.evaluations = list(payload.get("evaluations", []))
+        self.best_eval = max((e["mean"] for e in self.evaluations), default=-math.inf)
+        if "rng" in payload:
+            set_rng_state(payload["rng"])
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "model": self.agent.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "update": self.update,
+            "frames": self.frames,
+            "elapsed_s": self.elapsed(),
+            "config": self.config.to_json(),
+            "rng": rng_state(),
+            "evaluations": [dict(e) for e in self.evaluations],
+        }
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self._start
+
+    def checkpoint(self, name: str | None = None) -> Path:
+        try:
+            path = save_checkpoint(
+                self._payload(), self.run_dir, self.update, self.config.keep_checkpoints, name
+            )
+        except OSError as e:
+            kept = f"the previous one, {self.last_checkpoint}, is intact"
+            raise TrainingFailed(
+                f"could not write a checkpoint ({e.strerror or e}); "
+                + (kept if self.last_checkpoint else "no earlier checkpoint exists"),
+                exit_code=2,
+            ) from None
+        if name is None:
+            self.last_checkpoint = path
+            self.last_checkpoint_time = time.monotonic()
+        return path
+
+    def _evaluate(self, stop: _StopOnSignals) -> None:
+        self.agent.eval()
+        stop.urgent = True  # a signal now drops the evaluation rather than waiting for it
+        try:
+            scores = evaluate(self.agent, self.eval_env, self.config.eval_games)
+        finally:
+            stop.urgent = False
+            self.agent.train()
+        stats = summarize(scores)
+        self.evaluations.append({"update": self.update, "frames": self.frames, **stats})
+        for k, v in stats.items():
+            self.logger.record(f"eval/score_{k}", v)
+        if stats["mean"] > self.best_eval:
+            self.best_eval = stats["mean"]
+            self.checkpoint(name="best.pt")
+
+    def _checkpoint_due(self) -> bool:
+        c = self.config
+        by_minutes = time.monotonic() - self.last_checkpoint_time >= c.checkpoint_minutes * 60
+        return self.update % c.checkpoint_every == 0 or by_minutes
+
+    def run(self) -> TrainResult:
+        c = self.config
+        self._start = time.perf_counter()
+        bar = tqdm(
+            total=c.frames,
+            initial=min(self.frames, c.frames),
+            unit="frame",
+            unit_scale=True,
+            disable=not c.progress,
+            dynamic_ncols=True,
+        )
+        update_kwargs = {
+            k: getattr(c, k)
+            for k in (
+                "gamma",
+                "gae_lambda",
+                "entropy_coef",
+                "value_coef",
+                "reward_scale",
+                "max_grad_norm",
+            )
+        }
+        recent_scores: list[float] = []
+        window = _Window()
+        try:
+            with _StopOnSignals() as stop:
+                try:
+                    while self.frames < c.frames and stop.signum is None:
+                        t0 = time.perf_counter()
+                        memory = tuple(m.clone() for m in self.pool.prev_memory_states)
+                        rollout = self.pool.interact(c.rollout_len + 1)
+                        metrics = train_on_rollout(
+                            self.agent, self.optimizer, *rollout, memory, **update_kwargs
+                        )
+                        self._count_nonfinite(metrics)
+                        self.update += 1
+                        self.frames += c.frames_per_update
+                        scores, lengths = self.pool.pop_episodes()
+                        recent_scores = (recent_scores + scores)[-20:]
+                        window.add(metrics)
+                        window.scores += scores
+                        window.lengths += lengths
+                        window.frames += c.frames_per_update
+                        window.seconds += time.perf_counter() - t0
+
+                        last = self.frames >= c.frames
+                        evaluate_now = c.eval_every and (self.update % c.eval_every == 0 or last)
+                        if evaluate_now:
+                            self._evaluate(stop)
+                        if self.update % c.log_every == 0 or last or evaluate_now:
+                            window.write(self.logger)
+                            self.logger.record("time/elapsed_s", self.elapsed())
+                            self.logger.dump(self.update, self.frames)
+                            window = _Window()
+                        if not last and self._checkpoint_due():
+                            self.checkpoint()
+                        bar.update(c.frames_per_update)
+                        bar.set_postfix(
+                            score=f"{np.mean(recent_scores):.0f}" if recent_scores else "-",
+                            entropy=f"{metrics['loss/entropy']:.2f}",
+                            refresh=False,
+                        )
+                except KeyboardInterrupt:
+                    stop.signum = stop.signum or signal.SIGINT
+                if stop.signum is not None:
+                    bar.close()
+                    path = self.checkpoint()
+                    raise TrainingInterrupted(self.run_dir, path, stop.signum)
+            bar.close()
+            self.checkpoint()
+        finally:
+            bar.close()
+            self.logger.close()
+            self.pool.close()
+            self.eval_env.close()
+        plot_learning_curves(
+            self.run_dir / "metrics.csv",
+            self.run_dir / "plots" / "learning_curves.png",
+            title=f"{c.game} ({self.run_dir.name})",
+        )
+        return TrainResult(
+            run_dir=self.run_dir,
+            updates=self.update,
+            frames=self.frames,
+            wall_time_s=self.elapsed(),
+            evaluations=self.evaluations,
+        )
+
+    def _count_nonfinite(self, metrics: dict[str, float]) -> None:
+        if not metrics["loss/skipped"]:
+            self.nonfinite_in_a_row = 0
+            return
+        self.nonfinite_in_a_row += 1
+        print(
+            f"warning: non-finite loss or gradient at update {self.update + 1}; update skipped",
+            file=sys.stderr,
+        )
+        if self.nonfinite_in_a_row >= self.config.max_nonfinite:
+            kept = self.last_checkpoint or "none was written yet"
+            raise TrainingFailed(
+                f"{self.nonfinite_in_a_row} non-finite updates in a row at update "
+                f"{self.update + 1}; stopped. Last good checkpoint: {kept}"
+            )
+
+
+def train(config: Config) -> TrainResult:
+    """Train a new agent with `config`; returns where the run was written and what it did.
+
+    Raises ConfigError for settings that cannot work (before anything is written),
+    TrainingInterrupted after Ctrl-C or SIGTERM (once a checkpoint is on disk) and
+    TrainingFailed when training cannot go on.
     """
     config.validate()
-    device = pick_device(config.device)
-    cores = os.cpu_count() or 1
-    torch.set_num_threads(config.torch_threads or cores)
-    seed_everything(config.seed)
-    run_dir = make_run_dir(config)
+    pick_device(config.device)
+    run_dir = new_run_dir(config)
     (run_dir / "config.json").write_text(config.to_json())
+    return Trainer(config, run_dir).run()
 
-    make_game = env_factory(config)
-    eval_env = make_game()
-    agent = build_agent(config, eval_env.observation_space.shape, eval_env.action_space.n)
-    agent.to(device)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=config.lr)
-    pool = EnvPool(
-        agent, make_game, config.n_games, seed=config.seed, env_threads=config.env_threads or cores
-    )
-    logger = MetricsLogger(run_dir)
-    bar = tqdm(
-        total=config.frames,
-        unit="frame",
-        unit_scale=True,
-        disable=not config.progress,
-        dynamic_ncols=True,
-    )
-    update_kwargs = {
-        k: getattr(config, k)
-        for k in (
-            "gamma",
-            "gae_lambda",
-            "entropy_coef",
-            "value_coef",
-            "reward_scale",
-            "max_grad_norm",
-        )
-    }
 
-    update, frames = 0, 0
-    evaluations: list[dict[str, Any]] = []
-    recent_scores: deque[float] = deque(maxlen=20)
-    window = _Window()
-    start = time.perf_counter()
+def resume(run_dir: Path, overrides: dict[str, Any] | None = None) -> TrainResult:
+    """Continue the run in `run_dir` from its newest loadable checkpoint.
 
-    def checkpoint() -> Path:
-        payload = {
-            "model": agent.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "update": update,
-            "frames": frames,
-            "elapsed_s": time.perf_counter() - start,
-            "config": config.to_json(),
-            "rng": rng_state(),
-            "evaluations": [dict(e) for e in evaluations],
-        }
-        return save_checkpoint(payload, run_dir, update, config.keep_checkpoints)
-
-    def run_evaluation() -> None:
-        agent.eval()
-        scores = evaluate(agent, eval_env, config.eval_games)
-        agent.train()
-        stats = summarize(scores)
-        evaluations.append({"update": update, "frames": frames, **stats})
-        for k, v in stats.items():
-            logger.record(f"eval/score_{k}", v)
-
-    try:
-        while frames < config.frames:
-            t0 = time.perf_counter()
-            memory = tuple(m.clone() for m in pool.prev_memory_states)
-            rollout = pool.interact(config.rollout_len + 1)
-            metrics = train_on_rollout(agent, optimizer, *rollout, memory, **update_kwargs)
-            update += 1
-            frames += config.frames_per_update
-            scores, lengths = pool.pop_episodes()
-            recent_scores.extend(scores)
-            window.add(metrics)
-            window.scores += scores
-            window.lengths += lengths
-            window.frames += config.frames_per_update
-            window.seconds += time.perf_counter() - t0
-
-            last = frames >= config.frames
-            evaluate_now = config.eval_every and (update % config.eval_every == 0 or last)
-            if evaluate_now:
-                run_evaluation()
-            if update % config.log_every == 0 or last or evaluate_now:
-                window.write(logger)
-                logger.record("time/elapsed_s", time.perf_counter() - start)
-                logger.dump(update, frames)
-                window = _Window()
-            if update % config.checkpoint_every == 0 and not last:
-                checkpoint()
-            bar.update(config.frames_per_update)
-            bar.set_postfix(
-                score=f"{np.mean(recent_scores):.0f}" if recent_scores else "-",
-                entropy=f"{metrics['loss/entropy']:.2f}",
-                refresh=False,
+    `overrides` may change the settings in RESUMABLE (a larger --frames budget, say).
+    Counters, the optimizer, RNG states, metrics.csv and TensorBoard steps carry on.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"no run folder at {run_dir}")
+    overrides = dict(overrides or {})
+    fixed = sorted(set(overrides) - RESUMABLE)
+    if fixed:
+        flags = ", ".join("--" + f.replace("_", "-") for f in fixed)
+        raise ConfigError(f"{flags} cannot change when resuming a run; start a new run instead")
+    path, payload, skipped = load_newest(run_dir)
+    for bad, why in skipped:
+        print(f"warning: skipped {bad.name}: {why}", file=sys.stderr)
+    config = Config.from_json(payload["config"])
+    run_config = run_dir / "config.json"
+    if run_config.is_file():
+        recorded = Config.load(run_config)
+        if recorded.game != config.game:
+            raise CheckpointError(
+                f"{path.name} was made for {config.game}, but {run_dir} is a {recorded.game} run"
             )
-    except KeyboardInterrupt:
-        bar.close()
-        path = checkpoint()
-        logger.close()
-        pool.close()
-        raise TrainingInterrupted(run_dir, path) from None
-
-    bar.close()
-    checkpoint()
-    logger.close()
-    pool.close()
-    eval_env.close()
-    plot_learning_curves(
-        run_dir / "metrics.csv",
-        run_dir / "plots" / "learning_curves.png",
-        title=f"{config.game} ({run_dir.name})",
-    )
-    return TrainResult(
-        run_dir=run_dir,
-        updates=update,
-        frames=frames,
-        wall_time_s=time.perf_counter() - start,
-        evaluations=evaluations,
-    )
+    config = dataclasses.replace(config, **overrides).validate()
+    pick_device(config.device)
+    check_writable(run_dir)
+    if payload["frames"] >= config.frames:
+        raise ConfigError(
+            f"{run_dir} already trained {payload['frames']:,} of its {config.frames:,} frames; "
+            "give a larger --frames to continue"
+        )
+    print(f"resuming {run_dir} from {path.name} ({payload['frames']:,} frames)", file=sys.stderr)
+    run_config.write_text(config.to_json())
+    return Trainer(config, run_dir, resume_from=payload).run()

@@ -1,0 +1,117 @@
+"""Checkpoints: atomic, the newest K kept, safe to load, and a bad one falls back to an older."""
+
+import errno
+import os
+import pickle
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from kungfu_rl import checkpoint as ckpt
+from kungfu_rl.checkpoint import (
+    CheckpointError,
+    list_checkpoints,
+    load_checkpoint,
+    load_newest,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+
+
+def payload(update: int) -> dict:
+    return {"model": {"w": torch.full((3,), float(update))}, "config": "{}", "update": update}
+
+
+def test_newest_k_are_kept(tmp_path):
+    for update in range(1, 6):
+        save_checkpoint(payload(update), tmp_path, update, keep=2)
+    names = [p.name for p in list_checkpoints(tmp_path)]
+    assert names == ["update-000000004.pt", "update-000000005.pt"]
+    assert load_checkpoint(list_checkpoints(tmp_path)[-1])["update"] == 5
+
+
+def test_best_is_kept_apart_from_the_newest(tmp_path):
+    save_checkpoint(payload(1), tmp_path, 1, keep=1, name="best.pt")
+    for update in range(2, 5):
+        save_checkpoint(payload(update), tmp_path, update, keep=1)
+    assert (tmp_path / "checkpoints" / "best.pt").is_file()
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["update-000000004.pt"]
+
+
+def test_a_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    save_checkpoint(payload(1), tmp_path, 1, keep=3)
+
+    def disk_full(obj, f):
+        f.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ckpt.torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(payload(2), tmp_path, 2, keep=3)
+    monkeypatch.undo()
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["update-000000001.pt"]
+    assert not list((tmp_path / "checkpoints").glob(".tmp-*"))  # no half-written leftovers
+    assert load_checkpoint(list_checkpoints(tmp_path)[0])["update"] == 1
+
+
+def test_a_truncated_newest_checkpoint_falls_back_to_the_older_one(tmp_path):
+    save_checkpoint(payload(1), tmp_path, 1, keep=3)
+    newest = save_checkpoint(payload(2), tmp_path, 2, keep=3)
+    newest.write_bytes(newest.read_bytes()[:100])
+    path, loaded, skipped = load_newest(tmp_path)
+    assert loaded["update"] == 1 and path.name == "update-000000001.pt"
+    assert [p for p, _ in skipped] == [newest]
+
+
+def test_no_loadable_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="holds no checkpoint"):
+        load_newest(tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "update-000000001.pt").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="no loadable checkpoint"):
+        load_newest(tmp_path)
+
+
+class _Exploit:
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_a_pickle_that_runs_code_is_refused(tmp_path):
+    target = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    with evil.open("wb") as f:
+        pickle.dump({"model": _Exploit(str(target)), "config": "{}"}, f)
+    # the payload does create the file when unpickled the unsafe way (so the test can fail)...
+    pickle.loads(evil.read_bytes())
+    assert target.exists()
+    target.unlink()
+    # ...and load_checkpoint refuses it without running it
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(evil)
+    assert not target.exists()
+
+
+def test_rng_states_round_trip():
+    state = rng_state()
+    a = (torch.rand(3), np.random.rand(3), random.random())
+    set_rng_state(state)
+    b = (torch.rand(3), np.random.rand(3), random.random())
+    torch.testing.assert_close(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert a[2] == b[2]
+
+
+def test_rng_state_survives_a_safe_load(tmp_path):
+    path = save_checkpoint({**payload(1), "rng": rng_state()}, tmp_path, 1, keep=1)
+    expected = torch.rand(2)
+    set_rng_state(load_checkpoint(path)["rng"])
+    torch.testing.assert_close(torch.rand(2), expected)
+    assert os.path.getsize(path) > 0

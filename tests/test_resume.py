@@ -1,0 +1,288 @@
+"""Runs that survive: resume, Ctrl-C/SIGTERM, kill -9, non-finite updates, full disks."""
+
+import dataclasses
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from kungfu_rl import Config
+from kungfu_rl import checkpoint as ckpt
+from kungfu_rl.checkpoint import list_checkpoints, load_checkpoint, load_newest
+from kungfu_rl.logger import read_metrics
+from kungfu_rl.pool import EnvPool
+from kungfu_rl.trainer import Trainer, TrainingFailed, resume, train
+from kungfu_rl.update import train_on_rollout
+
+FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4
+
+
+def tiny(tmp_path, updates=8, **kw) -> Config:
+    settings = dict(
+        frames=updates * FRAMES_PER_UPDATE,
+        n_games=2,
+        rollout_len=4,
+        hidden=16,
+        channels=8,
+        eval_every=0,
+        log_every=1,
+        checkpoint_every=4,
+        runs_dir=str(tmp_path),
+        run_name="run",
+        progress=False,
+        torch_threads=1,
+        env_threads=1,
+        seed=3,
+    )
+    return Config(**{**settings, **kw})
+
+
+def updates_logged(run_dir) -> list[int]:
+    return [int(u) for u in read_metrics(run_dir / "metrics.csv")["update"]]
+
+
+def params(run_dir) -> dict[str, torch.Tensor]:
+    return load_checkpoint(list_checkpoints(run_dir)[-1])["model"]
+
+
+def test_resume_carries_on_counters_and_metrics(tmp_path):
+    result = train(tiny(tmp_path, updates=8))
+    assert result.updates == 8 and updates_logged(result.run_dir) == list(range(1, 9))
+    again = resume(result.run_dir, {"frames": 12 * FRAMES_PER_UPDATE})
+    assert again.updates == 12 and again.frames == 12 * FRAMES_PER_UPDATE
+    assert updates_logged(result.run_dir) == list(range(1, 13))
+    assert load_checkpoint(list_checkpoints(result.run_dir)[-1])["update"] == 12
+
+
+def test_rows_logged_after_the_checkpoint_are_replaced_not_duplicated(tmp_path):
+    run_dir = train(tiny(tmp_path, updates=8)).run_dir
+    # As after a kill at update 8 just before its checkpoint: only update 4 is on disk.
+    for path in list_checkpoints(run_dir):
+        if load_checkpoint(path)["update"] > 4:
+            path.unlink()
+    resume(run_dir)
+    assert updates_logged(run_dir) == list(range(1, 9))
+    frames = read_metrics(run_dir / "metrics.csv")["frames"]
+    assert frames == [u * FRAMES_PER_UPDATE for u in range(1, 9)]
+    # TensorBoard too: the points the first session logged after update 4 are purged
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    steps = [e.step for e in events.Scalars("loss/entropy")]
+    assert steps == frames
+
+
+def test_a_restored_trainer_makes_exactly_the_update_the_original_would(tmp_path):
+    config = tiny(tmp_path).validate()
+    (tmp_path / "run").mkdir()
+    first = Trainer(config, tmp_path / "run")
+    first._start = time.perf_counter()
+    first.update, first.frames = 5, 5 * FRAMES_PER_UPDATE
+    # give Adam some history so that its moments are part of what must be restored
+    memory = [m.clone() for m in first.pool.prev_memory_states]
+    train_on_rollout(first.agent, first.optimizer, *first.pool.interact(5), memory)
+    path = first.checkpoint()
+    payload = load_checkpoint(path)
+    torch.rand(100)  # move the RNG on, as training after the checkpoint would
+    second = Trainer(config, tmp_path / "run", resume_from=payload)
+    assert (second.update, second.frames) == (5, 5 * FRAMES_PER_UPDATE)
+    # the RNG stream is back where it was at the checkpoint...
+    assert torch.equal(torch.get_rng_state(), payload["rng"]["torch"])
+    # ...and the next update from the same rollout is the same, Adam's moments included
+    rollout = first.pool.interact(5)
+    memory = [torch.zeros_like(m) for m in first.pool.prev_memory_states]
+    train_on_rollout(first.agent, first.optimizer, *rollout, memory)
+    train_on_rollout(second.agent, second.optimizer, *rollout, memory)
+    for a, b in zip(first.agent.parameters(), second.agent.parameters(), strict=True):
+        assert torch.equal(a, b)
+    for t in (first, second):
+        t.pool.close()
+        t.logger.close()
+
+
+def test_same_seed_same_first_updates(tmp_path):
+    a = train(tiny(tmp_path, run_name="a", updates=3)).run_dir
+    # emulator threads do not matter: each game has its own seeded emulator
+    b = train(tiny(tmp_path, run_name="b", updates=3, env_threads=2)).run_dir
+    pa, pb = params(a), params(b)
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    c = train(tiny(tmp_path, run_name="c", updates=3, seed=4)).run_dir
+    assert not all(torch.equal(pa[k], params(c)[k]) for k in pa)
+
+
+def test_non_finite_updates_stop_the_run_with_its_last_checkpoint_intact(tmp_path, monkeypatch):
+    real_interact = EnvPool.interact
+    calls = {"n": 0}
+
+    def poisoned(self, n_steps):
+        obs, actions, rewards, is_not_done = real_interact(self, n_steps)
+        calls["n"] += 1
+        if calls["n"] > 5:  # from update 6 on, a reward is NaN
+            rewards = rewards.copy()
+            rewards[0, 0] = float("nan")
+        return obs, actions, rewards, is_not_done
+
+    monkeypatch.setattr(EnvPool, "interact", poisoned)
+    config = tiny(tmp_path, updates=20, max_nonfinite=3)
+    with pytest.raises(TrainingFailed, match="3 non-finite updates in a row") as err:
+        train(config)
+    assert err.value.exit_code == 1
+    run_dir = tmp_path / "run"
+    _, payload, skipped = load_newest(run_dir)
+    assert payload["update"] == 4 and not skipped
+    assert all(torch.isfinite(v).all() for v in payload["model"].values())
+    skipped_col = read_metrics(run_dir / "metrics.csv")["loss/skipped"]
+    assert sum(skipped_col) == 2  # updates 6 and 7 were logged as skipped; 8 stopped the run
+
+
+def test_a_full_disk_during_a_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    real_save = torch.save
+    saves = {"n": 0}
+
+    def fill_up(obj, f):
+        saves["n"] += 1
+        if saves["n"] == 2:
+            f.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(obj, f)
+
+    monkeypatch.setattr(ckpt.torch, "save", fill_up)
+    with pytest.raises(TrainingFailed, match="No space left on device") as err:
+        train(tiny(tmp_path, updates=12))
+    assert err.value.exit_code == 2
+    monkeypatch.undo()
+    _, payload, skipped = load_newest(tmp_path / "run")
+    assert payload["update"] == 4 and not skipped
+    assert not list((tmp_path / "run" / "checkpoints").glob(".tmp-*"))
+
+
+def test_a_corrupted_newest_checkpoint_is_skipped_with_a_warning(tmp_path, capsys):
+    run_dir = train(tiny(tmp_path, updates=8, keep_checkpoints=3)).run_dir
+    newest = list_checkpoints(run_dir)[-1]
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    result = resume(run_dir, {"frames": 10 * FRAMES_PER_UPDATE})
+    assert "skipped update-000000008.pt" in capsys.readouterr().err
+    assert result.updates == 10
+    assert updates_logged(run_dir) == list(range(1, 11))
+
+
+def kungfu(*args, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "kungfu_rl", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
+
+
+def tiny_flags(tmp_path, updates=8):
+    c = tiny(tmp_path, updates=updates)
+    return [
+        f"--{f.name.replace('_', '-')}={getattr(c, f.name)}"
+        for f in dataclasses.fields(Config)
+        if f.name != "progress" and getattr(c, f.name) != f.default
+    ] + ["--no-progress"]
+
+
+def test_resume_bad_input_gets_one_line_and_exit_2(tmp_path):
+    run_dir = train(tiny(tmp_path, updates=4)).run_dir
+    cases = [
+        (["train", "--resume", tmp_path / "nope"], "no run folder"),
+        (["train", "--resume", tmp_path], "holds no checkpoint"),
+        (["train", "--resume", run_dir, "--game", "Breakout"], "--game cannot change"),
+        (["train", "--resume", run_dir, "--hidden", "64"], "--hidden cannot change"),
+        (["train", "--resume", run_dir], "give a larger --frames"),
+        (["train", "--runs-dir", run_dir / "config.json", "--frames", "64"], "cannot write"),
+        (["train", "--runs-dir", tmp_path, "--run-name", "run"], "holds a run already"),
+    ]
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    for args, words in cases:
+        result = kungfu(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], (args, result.stderr)
+    after = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    assert after == before  # nothing saved was touched
+
+
+def test_checkpoints_for_another_game_or_network_are_refused(tmp_path):
+    run_dir = train(tiny(tmp_path, updates=4)).run_dir
+    path = list_checkpoints(run_dir)[-1]
+    payload = load_checkpoint(path)
+    config = json.loads(payload["config"])
+    # another network: the weights are for hidden=16, the settings say 32
+    other = tmp_path / "other-net.pt"
+    torch.save({**payload, "config": json.dumps({**config, "hidden": 32})}, other)
+    result = kungfu("eval", other, "--games", 1)
+    assert result.returncode == 2 and "does not fit" in result.stderr
+    # another game: the run folder says Breakout, its checkpoint says Kung-Fu Master
+    (run_dir / "config.json").write_text(json.dumps({**config, "game": "Breakout"}))
+    result = kungfu("train", "--resume", run_dir, "--frames", 10 * FRAMES_PER_UPDATE)
+    assert result.returncode == 2 and "made for KungFuMaster" in result.stderr
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_save_and_say_how_to_resume(tmp_path, signum, code):
+    flags = tiny_flags(tmp_path, updates=100_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kungfu_rl", "train", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    metrics = tmp_path / "run" / "metrics.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        not metrics.exists() or len(metrics.read_text().splitlines()) < 7
+    ):
+        time.sleep(0.2)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "resume with: kungfu train --resume" in err
+    _, payload, _ = load_newest(tmp_path / "run")
+    assert payload["update"] == updates_logged(tmp_path / "run")[-1] >= 6
+    result = kungfu(
+        "train",
+        "--resume",
+        tmp_path / "run",
+        "--frames",
+        (payload["update"] + 2) * FRAMES_PER_UPDATE,
+    )
+    assert result.returncode == 0, result.stderr
+    assert updates_logged(tmp_path / "run") == list(range(1, payload["update"] + 3))
+
+
+def test_kill_9_at_random_moments_leaves_a_resumable_run(tmp_path):
+    rng = random.Random(0)
+    flags = [*tiny_flags(tmp_path, updates=100_000), "--checkpoint-every=1"]
+    run_dir = tmp_path / "run"
+    kills = 0
+    for attempt in range(4):
+        args = flags if attempt == 0 else ["--resume", run_dir, "--no-progress"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kungfu_rl", "train", *map(str, args)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(4.0, 8.0))  # start-up takes ~3 s, then an update every ~50 ms
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        _, payload, _ = load_newest(run_dir)  # loadable after every kill
+        logged = updates_logged(run_dir)
+        assert logged == sorted(set(logged))  # no duplicated rows
+    assert kills == 4
+    final = payload["update"] + 3
+    result = kungfu("train", "--resume", run_dir, "--frames", final * FRAMES_PER_UPDATE)
+    assert result.returncode == 0, result.stderr
+    assert updates_logged(run_dir) == list(range(1, final + 1))
