@@ -15,7 +15,7 @@ from .config import Config
 from .envs import make_env
 from .evaluate import evaluate
 from .pool import EnvPool
-from .trainer import train
+from .trainer import resume, train
 from .update import train_on_rollout
 
 __version__ = "0.1.0"
@@ -26,6 +26,7 @@ __all__ = [
     "RecurrentAgent",
     "evaluate",
     "make_env",
+    "resume",
     "train",
     "train_on_rollout",
 ]

@@ -29,6 +29,9 @@ class Config:
     sticky_actions: float = _opt(0.25, "probability that the previous action repeats (ALE v5)")
     frameskip: int = _opt(4, "emulator frames per agent step")
     noop_max: int = _opt(0, "up to this many no-op steps at each game start")
+    max_episode_frames: int = _opt(
+        108_000, "emulator frames after which a game is cut off (ALE v5: 30 minutes of play)"
+    )
 
     # how much
     frames: int = _opt(10_000_000, "training budget in emulator frames (agent steps × frameskip)")
@@ -66,6 +69,9 @@ class Config:
     torch_threads: int = _opt(0, "torch intra-op threads (0: one per core)")
     env_threads: int = _opt(0, "emulator threads (0: one per core)")
     progress: bool = _opt(True, "show a progress bar")
+    dist_timeout_s: float = _opt(
+        300.0, "under torchrun: seconds a rank waits for the others before giving up"
+    )
 
     def validate(self) -> Config:
         """Check every setting; raise ConfigError with one line naming the first bad one."""
@@ -74,8 +80,8 @@ class Config:
         except ValueError as e:
             raise ConfigError(str(e)) from None
         positive = (
-            "frames frameskip n_games rollout_len hidden channels eval_games log_every "
-            "checkpoint_every keep_checkpoints max_nonfinite"
+            "frames frameskip max_episode_frames n_games rollout_len hidden channels eval_games "
+            "log_every checkpoint_every keep_checkpoints max_nonfinite"
         )
         for name in positive.split():
             if getattr(self, name) < 1:
@@ -83,7 +89,7 @@ class Config:
         for name in ("noop_max", "eval_every", "torch_threads", "env_threads", "seed"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
-        for name in ("lr", "reward_scale", "max_grad_norm", "checkpoint_minutes"):
+        for name in ("lr", "reward_scale", "max_grad_norm", "checkpoint_minutes", "dist_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(self, name)}")
         for name in ("entropy_coef", "value_coef"):
@@ -110,6 +116,7 @@ class Config:
             repeat_action_probability=self.sticky_actions,
             frameskip=self.frameskip,
             noop_max=self.noop_max,
+            max_frames=self.max_episode_frames,
         )
 
     @property

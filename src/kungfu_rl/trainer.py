@@ -10,6 +10,7 @@ import random
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,16 @@ from tqdm import tqdm
 from .agent import RecurrentAgent
 from .checkpoint import CheckpointError, load_newest, rng_state, save_checkpoint, set_rng_state
 from .config import Config, ConfigError
+from .distributed import (
+    DistInfo,
+    GradientSync,
+    RankLost,
+    broadcast_object,
+    broadcast_parameters,
+    gather_lists,
+    init_from_env,
+    shutdown,
+)
 from .envs import AtariGame
 from .evaluate import evaluate, summarize
 from .logger import MetricsLogger, truncate_metrics
@@ -32,7 +43,7 @@ from .update import train_on_rollout
 
 RESUMABLE = frozenset(
     "frames progress device torch_threads env_threads eval_every eval_games log_every "
-    "checkpoint_every checkpoint_minutes keep_checkpoints max_nonfinite".split()
+    "checkpoint_every checkpoint_minutes keep_checkpoints max_nonfinite dist_timeout_s".split()
 )
 """Settings a resumed run may change; the others define the run and stay as they were."""
 
@@ -63,6 +74,8 @@ class TrainResult:
     frames: int
     wall_time_s: float
     evaluations: list[dict[str, Any]] = field(default_factory=list)
+    agent: RecurrentAgent | None = None
+    """The trained agent, for use from Python."""
 
 
 def pick_device(name: str) -> torch.device:
@@ -173,13 +186,38 @@ def threading_is_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-class Trainer:
-    """One training run: its agent, optimizer, games, counters, logs and checkpoints."""
+class _NullLogger:
+    """What ranks other than 0 log to: nothing."""
 
-    def __init__(self, config: Config, run_dir: Path, resume_from: dict[str, Any] | None = None):
+    def record(self, key: str, value: float) -> None:
+        pass
+
+    def dump(self, update: int, frames: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Trainer:
+    """One training run: its agent, optimizer, games, counters, logs and checkpoints.
+
+    In a distributed run every rank has a Trainer with its own games; rank 0 alone writes.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        run_dir: Path,
+        resume_from: dict[str, Any] | None = None,
+        dist_info: DistInfo | None = None,
+    ):
         self.config = config
         self.run_dir = run_dir
+        self.dist = dist_info or DistInfo()
         self.device = pick_device(config.device)
+        if self.device.type == "cuda" and self.dist.enabled:
+            self.device = torch.device("cuda", self.dist.local_rank)
         cores = os.cpu_count() or 1
         torch.set_num_threads(config.torch_threads or cores)
         seed_everything(config.seed)
@@ -190,6 +228,7 @@ class Trainer:
             config, self.eval_env.observation_space.shape, self.eval_env.action_space.n
         ).to(self.device)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.lr)
+        broadcast_parameters(self.dist, self.agent)
 
         self.update = 0
         self.frames = 0
@@ -199,19 +238,28 @@ class Trainer:
         self.nonfinite_in_a_row = 0
         if resume_from is not None:
             self._restore(resume_from)
-        # A resumed run plays new games: the emulators' states are not in the checkpoint.
+        if self.dist.enabled:
+            # each rank samples its own actions: its own RNG stream, new at every resume
+            seed_everything(config.seed + self.dist.rank + 7919 * self.update)
+        # Each rank plays its own games; a resumed run plays new ones (the emulators'
+        # states are not in the checkpoint).
+        first_game = (self.update * self.dist.world_size + self.dist.rank) * config.n_games
         self.pool = EnvPool(
             self.agent,
             make_game,
             config.n_games,
-            seed=config.seed + self.update * config.n_games,
+            seed=config.seed + first_game,
             env_threads=config.env_threads or cores,
         )
-        if resume_from is not None:
-            truncate_metrics(run_dir / "metrics.csv", self.update)
-        self.logger = MetricsLogger(run_dir, purge_after_frames=self.frames)
+        self.frames_per_update = config.frames_per_update * self.dist.world_size  # all ranks
+        self.logger: MetricsLogger | _NullLogger = _NullLogger()
+        if self.dist.is_main:
+            if resume_from is not None:
+                truncate_metrics(run_dir / "metrics.csv", self.update)
+            self.logger = MetricsLogger(run_dir, purge_after_frames=self.frames)
         self.last_checkpoint: Path | None = None
         self.last_checkpoint_time = time.monotonic()
+        self._start = time.perf_counter()
 
     def _restore(self, payload: dict[str, Any]) -> None:
         try:
@@ -240,12 +288,16 @@ class Trainer:
             "config": self.config.to_json(),
             "rng": rng_state(),
             "evaluations": [dict(e) for e in self.evaluations],
+            "world_size": self.dist.world_size,
         }
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self._start
 
-    def checkpoint(self, name: str | None = None) -> Path:
+    def checkpoint(self, name: str | None = None) -> Path | None:
+        """Save (rank 0 only); a failure to write stops training with the old one intact."""
+        if not self.dist.is_main:
+            return None
         try:
             path = save_checkpoint(
                 self._payload(), self.run_dir, self.update, self.config.keep_checkpoints, name
@@ -263,14 +315,18 @@ class Trainer:
         return path
 
     def _evaluate(self, stop: _StopOnSignals) -> None:
+        """Full games, shared out over the ranks; rank 0 logs them and keeps best.pt."""
+        games = len(range(self.dist.rank, self.config.eval_games, self.dist.world_size))
         self.agent.eval()
-        stop.urgent = True  # a signal now drops the evaluation rather than waiting for it
+        # Alone, a signal drops the evaluation at once; in a distributed run every rank
+        # must reach the next all-reduce, so the evaluation finishes first.
+        stop.urgent = not self.dist.enabled
         try:
-            scores = evaluate(self.agent, self.eval_env, self.config.eval_games)
+            scores = evaluate(self.agent, self.eval_env, games) if games else []
         finally:
             stop.urgent = False
             self.agent.train()
-        stats = summarize(scores)
+        stats = summarize(gather_lists(self.dist, scores))
         self.evaluations.append({"update": self.update, "frames": self.frames, **stats})
         for k, v in stats.items():
             self.logger.record(f"eval/score_{k}", v)
@@ -283,7 +339,16 @@ class Trainer:
         by_minutes = time.monotonic() - self.last_checkpoint_time >= c.checkpoint_minutes * 60
         return self.update % c.checkpoint_every == 0 or by_minutes
 
+    def _write_metrics(self, window: _Window) -> None:
+        window.scores = gather_lists(self.dist, window.scores)
+        window.lengths = gather_lists(self.dist, window.lengths)
+        window.frames *= self.dist.world_size
+        window.write(self.logger)
+        self.logger.record("time/elapsed_s", self.elapsed())
+        self.logger.dump(self.update, self.frames)
+
     def run(self) -> TrainResult:
+        """Train until the frame budget is spent, a signal asks to stop, or training fails."""
         c = self.config
         self._start = time.perf_counter()
         bar = tqdm(
@@ -291,10 +356,10 @@ class Trainer:
             initial=min(self.frames, c.frames),
             unit="frame",
             unit_scale=True,
-            disable=not c.progress,
+            disable=not (c.progress and self.dist.is_main),
             dynamic_ncols=True,
         )
-        update_kwargs = {
+        hyper = {
             k: getattr(c, k)
             for k in (
                 "gamma",
@@ -309,17 +374,22 @@ class Trainer:
         window = _Window()
         try:
             with _StopOnSignals() as stop:
+                sync = None
+                if self.dist.enabled:
+                    sync = GradientSync(self.dist, lambda: stop.signum is not None)
+                stopping = False  # alone: this process's signal; distributed: any rank's
                 try:
-                    while self.frames < c.frames and stop.signum is None:
+                    while self.frames < c.frames and not stopping:
                         t0 = time.perf_counter()
                         memory = tuple(m.clone() for m in self.pool.prev_memory_states)
                         rollout = self.pool.interact(c.rollout_len + 1)
                         metrics = train_on_rollout(
-                            self.agent, self.optimizer, *rollout, memory, **update_kwargs
+                            self.agent, self.optimizer, *rollout, memory, **hyper, sync=sync
                         )
+                        stopping = sync.any_stop if sync else stop.signum is not None
                         self._count_nonfinite(metrics)
                         self.update += 1
-                        self.frames += c.frames_per_update
+                        self.frames += self.frames_per_update
                         scores, lengths = self.pool.pop_episodes()
                         recent_scores = (recent_scores + scores)[-20:]
                         window.add(metrics)
@@ -333,13 +403,11 @@ class Trainer:
                         if evaluate_now:
                             self._evaluate(stop)
                         if self.update % c.log_every == 0 or last or evaluate_now:
-                            window.write(self.logger)
-                            self.logger.record("time/elapsed_s", self.elapsed())
-                            self.logger.dump(self.update, self.frames)
+                            self._write_metrics(window)
                             window = _Window()
-                        if not last and self._checkpoint_due():
+                        if not last and not stopping and self._checkpoint_due():
                             self.checkpoint()
-                        bar.update(c.frames_per_update)
+                        bar.update(self.frames_per_update)
                         bar.set_postfix(
                             score=f"{np.mean(recent_scores):.0f}" if recent_scores else "-",
                             entropy=f"{metrics['loss/entropy']:.2f}",
@@ -347,10 +415,18 @@ class Trainer:
                         )
                 except KeyboardInterrupt:
                     stop.signum = stop.signum or signal.SIGINT
-                if stop.signum is not None:
+                    stopping = True
+                except RankLost as e:
+                    raise TrainingFailed(
+                        f"rank {self.dist.rank} lost contact with another rank ({e}); "
+                        f"last checkpoint: {self.last_checkpoint or 'see rank 0'}"
+                    ) from None
+                if stopping:
                     bar.close()
                     path = self.checkpoint()
-                    raise TrainingInterrupted(self.run_dir, path, stop.signum)
+                    raise TrainingInterrupted(
+                        self.run_dir, path or self.run_dir, stop.signum or signal.SIGTERM
+                    )
             bar.close()
             self.checkpoint()
         finally:
@@ -358,17 +434,20 @@ class Trainer:
             self.logger.close()
             self.pool.close()
             self.eval_env.close()
-        plot_learning_curves(
-            self.run_dir / "metrics.csv",
-            self.run_dir / "plots" / "learning_curves.png",
-            title=f"{c.game} ({self.run_dir.name})",
-        )
+            shutdown(self.dist)
+        if self.dist.is_main:
+            plot_learning_curves(
+                self.run_dir / "metrics.csv",
+                self.run_dir / "plots" / "learning_curves.png",
+                title=f"{c.game} ({self.run_dir.name})",
+            )
         return TrainResult(
             run_dir=self.run_dir,
             updates=self.update,
             frames=self.frames,
             wall_time_s=self.elapsed(),
             evaluations=self.evaluations,
+            agent=self.agent,
         )
 
     def _count_nonfinite(self, metrics: dict[str, float]) -> None:
@@ -388,18 +467,42 @@ class Trainer:
             )
 
 
+def _main_decides(info: DistInfo, decide: Callable[[], Any]) -> Any:
+    """Run `decide` on rank 0 and give its result, or its ConfigError, to every rank."""
+    outcome: tuple[str, Any]
+    if info.is_main:
+        try:
+            outcome = ("ok", decide())
+        except ConfigError as e:
+            outcome = ("error", str(e))
+    else:
+        outcome = ("ok", None)
+    outcome = broadcast_object(info, outcome)
+    if outcome[0] == "error":
+        shutdown(info)
+        raise ConfigError(outcome[1])
+    return outcome[1]
+
+
 def train(config: Config) -> TrainResult:
     """Train a new agent with `config`; returns where the run was written and what it did.
 
+    Under torchrun (WORLD_SIZE > 1) this process is one rank of a data-parallel run.
     Raises ConfigError for settings that cannot work (before anything is written),
     TrainingInterrupted after Ctrl-C or SIGTERM (once a checkpoint is on disk) and
     TrainingFailed when training cannot go on.
     """
     config.validate()
     pick_device(config.device)
-    run_dir = new_run_dir(config)
-    (run_dir / "config.json").write_text(config.to_json())
-    return Trainer(config, run_dir).run()
+    info = init_from_env(config.device, config.dist_timeout_s)
+
+    def make() -> str:
+        run_dir = new_run_dir(config)
+        (run_dir / "config.json").write_text(config.to_json())
+        return str(run_dir)
+
+    run_dir = Path(_main_decides(info, make))
+    return Trainer(config, run_dir, dist_info=info).run()
 
 
 def resume(run_dir: Path, overrides: dict[str, Any] | None = None) -> TrainResult:
@@ -407,6 +510,7 @@ def resume(run_dir: Path, overrides: dict[str, Any] | None = None) -> TrainResul
 
     `overrides` may change the settings in RESUMABLE (a larger --frames budget, say).
     Counters, the optimizer, RNG states, metrics.csv and TensorBoard steps carry on.
+    In a distributed run every rank reads rank 0's checkpoint from `run_dir`.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -417,8 +521,6 @@ def resume(run_dir: Path, overrides: dict[str, Any] | None = None) -> TrainResul
         flags = ", ".join("--" + f.replace("_", "-") for f in fixed)
         raise ConfigError(f"{flags} cannot change when resuming a run; start a new run instead")
     path, payload, skipped = load_newest(run_dir)
-    for bad, why in skipped:
-        print(f"warning: skipped {bad.name}: {why}", file=sys.stderr)
     config = Config.from_json(payload["config"])
     run_config = run_dir / "config.json"
     if run_config.is_file():
@@ -429,12 +531,21 @@ def resume(run_dir: Path, overrides: dict[str, Any] | None = None) -> TrainResul
             )
     config = dataclasses.replace(config, **overrides).validate()
     pick_device(config.device)
-    check_writable(run_dir)
     if payload["frames"] >= config.frames:
         raise ConfigError(
             f"{run_dir} already trained {payload['frames']:,} of its {config.frames:,} frames; "
             "give a larger --frames to continue"
         )
-    print(f"resuming {run_dir} from {path.name} ({payload['frames']:,} frames)", file=sys.stderr)
-    run_config.write_text(config.to_json())
-    return Trainer(config, run_dir, resume_from=payload).run()
+    info = init_from_env(config.device, config.dist_timeout_s)
+
+    def prepare() -> None:
+        check_writable(run_dir)
+        for bad, why in skipped:
+            print(f"warning: skipped {bad.name}: {why}", file=sys.stderr)
+        print(
+            f"resuming {run_dir} from {path.name} ({payload['frames']:,} frames)", file=sys.stderr
+        )
+        run_config.write_text(config.to_json())
+
+    _main_decides(info, prepare)
+    return Trainer(config, run_dir, resume_from=payload, dist_info=info).run()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ def train_on_rollout(
     reward_scale: float = 1.0,
     max_grad_norm: float = 0.5,
     time_major: bool = False,
+    sync: Callable[[list[torch.Tensor], bool], bool] | None = None,
 ) -> dict[str, float]:
     """The notebook's `train_on_rollout`, done right, for a rollout from `EnvPool.interact`.
 
@@ -46,6 +47,8 @@ def train_on_rollout(
     The replay zeroes memory where the pool did; returns are cut at episode ends and
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
     A non-finite loss or gradient skips the step (`loss/skipped` = 1).
+    `sync(grads, loss_is_nonfinite) -> any_rank_nonfinite` averages the gradients over the
+    ranks of a distributed run (see `distributed.GradientSync`) before the clip.
     Returns the loss metrics and the gradient norm.
     """
     device = agent.device
@@ -79,8 +82,11 @@ def train_on_rollout(
 
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    finite_loss = bool(torch.isfinite(loss))
+    if sync is not None:
+        finite_loss = not sync([p.grad for p in agent.parameters()], not finite_loss)
     grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), max_grad_norm)
-    finite = bool(torch.isfinite(loss)) and bool(torch.isfinite(grad_norm))
+    finite = finite_loss and bool(torch.isfinite(grad_norm))
     if finite:
         optimizer.step()
     else:
