@@ -23,7 +23,7 @@ train: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 test: lint
 	$(BIN)/python -m pytest -q
@@ -32,7 +32,7 @@ test-slow: setup
 	$(BIN)/python -m pytest -q -m slow
 
 format: setup
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks notebooks
 	$(BIN)/ruff check --fix .
 
 clean:

@@ -1,6 +1,7 @@
 """The `kungfu` command line, run as a user would: subprocesses on a tiny budget."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -50,7 +51,7 @@ def run_dir(tmp_path_factory):
 
 
 def test_train_writes_a_complete_run_folder(run_dir):
-    for name in ("config.json", "metrics.csv", "plots/learning_curves.png"):
+    for name in ("config.json", "metrics.csv", "plots/learning_curves.png", "report.html"):
         assert (run_dir / name).is_file(), name
     assert list(run_dir.glob("events.out.tfevents.*"))
     assert list((run_dir / "checkpoints").glob("update-*.pt"))
@@ -60,17 +61,31 @@ def test_train_writes_a_complete_run_folder(run_dir):
     assert {"rollout/episode_score", "loss/entropy", "eval/score_mean", "time/fps"} <= set(header)
     rows = (run_dir / "metrics.csv").read_text().splitlines()[1:]
     assert len(rows) == 8  # 16 updates, a row every 2
+    # the final evaluation recorded its game for the report
+    final = json.loads(next(run_dir.glob("eval-final-*.json")).read_text())
+    assert len(final["scores"]) == 1 and (run_dir / final["videos"]["0"]).is_file()
+
+
+def test_report_is_one_page_with_curves_table_and_videos(run_dir):
+    (run_dir / "report.html").unlink()
+    result = kungfu("report", run_dir)
+    assert result.returncode == 0, result.stderr
+    page = (run_dir / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 1  # the learning curves, embedded
+    assert "<video" in page and "Evaluation" in page and "torch" in page
+    for src in re.findall(r'<video[^>]* src="([^"]+)"', page):
+        assert not src.startswith("/") and (run_dir / src).is_file()  # relative, and there
 
 
 def test_eval_plays_full_games_and_writes_a_video(run_dir):
     result = kungfu("eval", run_dir, "--games", 1, "--video")
     assert result.returncode == 0, result.stderr
     assert "mean" in result.stdout
-    reports = list(run_dir.glob("eval-*.json"))
+    reports = [p for p in run_dir.glob("eval-*.json") if "final" not in p.name]
     assert len(reports) == 1
     report = json.loads(reports[0].read_text())
     assert len(report["scores"]) == 1 and report["mean"] == report["scores"][0]
-    videos = list((run_dir / "videos").rglob("*.mp4"))
+    videos = [p for p in (run_dir / "videos").rglob("*.mp4") if "final" not in str(p)]
     assert len(videos) == 1
     reader = imageio.get_reader(str(videos[0]))
     first = reader.get_data(0)
@@ -101,6 +116,7 @@ def test_plot_draws_a_png(run_dir):
         (["eval", "no/such/run"], "no/such/run"),
         (["eval", "--games", "0", "."], "--games"),
         (["plot", "no/such/run"], "no/such/run"),
+        (["report", "no/such/run"], "no/such/run"),
         (["dance"], "dance"),
     ],
 )

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import platform
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -94,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="draw the learning curves of a run")
     plot.add_argument("run", type=Path, help="a run folder")
 
+    report = sub.add_parser("report", help="write RUN/report.html, a one-page run report")
+    report.add_argument("run", type=Path, help="a run folder")
+
     sub.add_parser("games", help="list the games ale-py carries")
     return parser
 
@@ -120,7 +121,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return e.exit_code
     config = Config.load(result.run_dir / "config.json")
     last = result.evaluations[-1] if result.evaluations else None
-    print(f"run folder: {result.run_dir}")
+    print(f"run folder: {result.run_dir} (report: {result.run_dir / 'report.html'})")
     print(
         f"{result.frames:,} frames in {result.updates:,} updates, {result.wall_time_s:.0f} s "
         f"({result.frames / result.wall_time_s:,.0f} frames/s)"
@@ -130,30 +131,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _versions() -> dict[str, str]:
-    import ale_py
-    import gymnasium
-    import numpy
-    import torch
-
-    from . import __version__
-
-    return {
-        "kungfu_rl": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "ale_py": ale_py.__version__,
-        "gymnasium": gymnasium.__version__,
-        "numpy": numpy.__version__,
-    }
-
-
 def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
     from .checkpoint import CHECKPOINT_DIR, find_checkpoint, load_checkpoint
     from .config import Config
-    from .evaluate import evaluate, summarize
+    from .evaluate import evaluate, save_eval_record, summarize
     from .trainer import build_agent, env_factory, pick_device
 
     if args.games < 1:
@@ -175,21 +158,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     video_dir = run_dir / "videos" / f"eval-{stamp}" if args.video else None
     scores = evaluate(agent, env, args.games, seed=args.seed, video_dir=video_dir)
     stats = summarize(scores)
-    report: dict[str, Any] = {
-        "checkpoint": str(path),
-        "update": payload.get("update"),
-        "frames": payload.get("frames"),
-        "game": config.game,
-        "games": args.games,
-        "seed": args.seed,
-        "sticky_actions": config.sticky_actions,
-        "scores": scores,
-        **stats,
-        "videos": str(video_dir) if video_dir else None,
-        "versions": _versions(),
-    }
-    out = run_dir / f"eval-{stamp}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = save_eval_record(
+        run_dir,
+        stamp,
+        scores,
+        video_dir,
+        checkpoint=str(path),
+        update=payload.get("update"),
+        frames=payload.get("frames"),
+        game=config.game,
+        seed=args.seed,
+        sticky_actions=config.sticky_actions,
+    )
     print(
         f"{config.game}, {args.games} full games, checkpoint at {payload.get('frames', 0):,} "
         f"frames: mean {stats['mean']:.1f}  median {stats['median']:.1f}  "
@@ -217,6 +197,15 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    if not (args.run / "config.json").is_file():
+        raise UsageError(f"no run folder at {args.run} (it has no config.json)")
+    print(f"wrote {write_report(args.run)}")
+    return 0
+
+
 def _cmd_games(args: argparse.Namespace) -> int:
     from .envs import game_names
 
@@ -224,7 +213,13 @@ def _cmd_games(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "eval": _cmd_eval, "plot": _cmd_plot, "games": _cmd_games}
+COMMANDS = {
+    "train": _cmd_train,
+    "eval": _cmd_eval,
+    "plot": _cmd_plot,
+    "report": _cmd_report,
+    "games": _cmd_games,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

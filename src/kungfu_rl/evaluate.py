@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import statistics
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import imageio.v2 as imageio
 import numpy as np
+import torch
 
 from .agent import RecurrentAgent
 from .envs import AtariGame
@@ -29,6 +34,18 @@ class VideoWriter:
 
     def close(self) -> None:
         self._writer.close()
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Batch-1 forward passes are fastest on one thread, and a second thread that spins
+    while the other core is busy can make them ten times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def play_game(
@@ -81,7 +98,8 @@ def evaluate(
             Path(video_dir).mkdir(parents=True, exist_ok=True)
             video = Path(video_dir) / f"game-{i:02d}.mp4"
         game_seed = None if seed is None else seed + i
-        score, _ = play_game(agent, env, seed=game_seed, video=video)
+        with _one_torch_thread():
+            score, _ = play_game(agent, env, seed=game_seed, video=video)
         scores.append(score)
     return scores
 
@@ -94,3 +112,41 @@ def summarize(scores: list[float]) -> dict[str, float]:
         "min": float(min(scores)),
         "max": float(max(scores)),
     }
+
+
+def save_eval_record(
+    run_dir: Path,
+    name: str,
+    scores: list[float],
+    video_dir: Path | None = None,
+    keep_videos: str = "all",
+    **fields: Any,
+) -> Path:
+    """Write run_dir/eval-<name>.json: every game's score, their statistics, the versions.
+
+    `video_dir` holds game-XX.mp4 for game XX; with keep_videos="best-worst" the other
+    games' videos are deleted. Paths in the record are relative to the run folder.
+    """
+    from .versions import versions
+
+    videos: dict[str, str] = {}
+    if video_dir is not None:
+        ranked = sorted(range(len(scores)), key=lambda i: scores[i])
+        keep = {ranked[0], ranked[-1]} if keep_videos == "best-worst" else set(ranked)
+        for i in range(len(scores)):
+            path = Path(video_dir) / f"game-{i:02d}.mp4"
+            if i in keep:
+                videos[str(i)] = str(path.relative_to(run_dir))
+            else:
+                path.unlink(missing_ok=True)
+    record = {
+        **fields,
+        "games": len(scores),
+        "scores": scores,
+        **summarize(scores),
+        "videos": videos,
+        "versions": versions(),
+    }
+    out = Path(run_dir) / f"eval-{name}.json"
+    out.write_text(json.dumps(record, indent=2))
+    return out

@@ -35,10 +35,10 @@ from .distributed import (
     shutdown,
 )
 from .envs import AtariGame
-from .evaluate import evaluate, summarize
+from .evaluate import evaluate, save_eval_record, summarize
 from .logger import MetricsLogger, truncate_metrics
-from .plots import plot_learning_curves
 from .pool import EnvPool
+from .report import write_report
 from .update import train_on_rollout
 
 RESUMABLE = frozenset(
@@ -314,22 +314,42 @@ class Trainer:
             self.last_checkpoint_time = time.monotonic()
         return path
 
-    def _evaluate(self, stop: _StopOnSignals) -> None:
-        """Full games, shared out over the ranks; rank 0 logs them and keeps best.pt."""
+    def _evaluate(self, stop: _StopOnSignals, final: bool = False) -> None:
+        """Full games, shared out over the ranks; rank 0 logs them and keeps best.pt.
+
+        The final evaluation of a single-process run also records the games and keeps the
+        best and the worst one's video for the report (videos/final-<update>/).
+        """
         games = len(range(self.dist.rank, self.config.eval_games, self.dist.world_size))
+        video_dir = None
+        if final and not self.dist.enabled:
+            video_dir = self.run_dir / "videos" / f"final-{self.update:09d}"
         self.agent.eval()
         # Alone, a signal drops the evaluation at once; in a distributed run every rank
         # must reach the next all-reduce, so the evaluation finishes first.
         stop.urgent = not self.dist.enabled
         try:
-            scores = evaluate(self.agent, self.eval_env, games) if games else []
+            scores = evaluate(self.agent, self.eval_env, games, video_dir=video_dir)
         finally:
             stop.urgent = False
             self.agent.train()
-        stats = summarize(gather_lists(self.dist, scores))
+        scores = gather_lists(self.dist, scores)
+        stats = summarize(scores)
         self.evaluations.append({"update": self.update, "frames": self.frames, **stats})
         for k, v in stats.items():
             self.logger.record(f"eval/score_{k}", v)
+        if final and self.dist.is_main:
+            save_eval_record(
+                self.run_dir,
+                f"final-{self.update:09d}",
+                scores,
+                video_dir,
+                keep_videos="best-worst",
+                update=self.update,
+                frames=self.frames,
+                game=self.config.game,
+                sticky_actions=self.config.sticky_actions,
+            )
         if stats["mean"] > self.best_eval:
             self.best_eval = stats["mean"]
             self.checkpoint(name="best.pt")
@@ -401,7 +421,7 @@ class Trainer:
                         last = self.frames >= c.frames
                         evaluate_now = c.eval_every and (self.update % c.eval_every == 0 or last)
                         if evaluate_now:
-                            self._evaluate(stop)
+                            self._evaluate(stop, final=last)
                         if self.update % c.log_every == 0 or last or evaluate_now:
                             self._write_metrics(window)
                             window = _Window()
@@ -436,11 +456,7 @@ class Trainer:
             self.eval_env.close()
             shutdown(self.dist)
         if self.dist.is_main:
-            plot_learning_curves(
-                self.run_dir / "metrics.csv",
-                self.run_dir / "plots" / "learning_curves.png",
-                title=f"{c.game} ({self.run_dir.name})",
-            )
+            write_report(self.run_dir)  # plots included
         return TrainResult(
             run_dir=self.run_dir,
             updates=self.update,

@@ -1,0 +1,142 @@
+"""One page per run: RUN/report.html, opened from disk with no server.
+
+The learning curves are embedded (base64 PNG); the best and the worst game's videos sit
+beside the page in RUN/videos/ and are linked relatively, so the folder can be moved whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import CheckpointError, load_newest
+from .logger import read_metrics
+from .plots import plot_learning_curves
+from .versions import versions
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px;
+       color: #222; padding: 0 1rem; }
+h1 { margin-bottom: 0.2rem; } .sub { color: #666; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
+td, th { border: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: right; }
+th { background: #f4f4f4; } td.k { text-align: left; font-family: monospace; }
+.cards { display: flex; gap: 1rem; flex-wrap: wrap; }
+.card { border: 1px solid #ddd; border-radius: 8px; padding: 0.6rem 1rem; min-width: 9rem; }
+.card b { display: block; font-size: 1.4rem; }
+.videos { display: flex; gap: 2rem; flex-wrap: wrap; }
+figure { margin: 0; } img.curves { width: 100%; }
+"""
+
+
+def _newest_eval(run_dir: Path) -> dict[str, Any] | None:
+    """The newest eval-*.json of the run (by name: eval-<stamp> or eval-final-<update>)."""
+    records = []
+    for path in run_dir.glob("eval-*.json"):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        records.append((path.stat().st_mtime, path.name, record))
+    return max(records, key=lambda r: (r[0], r[1]))[2] if records else None
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if math.isfinite(value) else "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return html.escape(str(value))
+
+
+def _video(run_dir: Path, label: str, score: float, rel: str | None) -> str:
+    if not rel or not (run_dir / rel).is_file():
+        return ""
+    return (
+        f"<figure><figcaption>{label}: {score:,.0f} points</figcaption>"
+        f'<video controls muted preload="auto" width="320" src="{html.escape(rel)}"></video>'
+        "</figure>"
+    )
+
+
+def write_report(run_dir: Path) -> Path:
+    """Write RUN/report.html from the run's config, metrics, checkpoint and evaluations."""
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    metrics = read_metrics(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else {}
+    try:
+        _, payload, _ = load_newest(run_dir)
+    except CheckpointError:
+        payload = {}
+    frames = int(payload.get("frames", (metrics.get("frames") or [0])[-1]))
+    elapsed = float(payload.get("elapsed_s", (metrics.get("time/elapsed_s") or [math.nan])[-1]))
+    updates = int(payload.get("update", (metrics.get("update") or [0])[-1]))
+
+    curves = ""
+    if metrics.get("frames"):
+        png = plot_learning_curves(
+            run_dir / "metrics.csv", run_dir / "plots" / "learning_curves.png", title=run_dir.name
+        )
+        data = base64.b64encode(png.read_bytes()).decode()
+        curves = f'<img class="curves" alt="learning curves" src="data:image/png;base64,{data}">'
+
+    record = _newest_eval(run_dir)
+    eval_html, videos_html = "<p>No evaluation yet: <code>kungfu eval RUN</code>.</p>", ""
+    if record:
+        scores = record["scores"]
+        eval_html = (
+            "<table><tr><th>games</th><th>mean</th><th>median</th><th>min</th><th>max</th>"
+            "<th>checkpoint frames</th></tr>"
+            f"<tr><td>{len(scores)}</td><td>{_fmt(record['mean'])}</td>"
+            f"<td>{_fmt(record['median'])}</td><td>{_fmt(record['min'])}</td>"
+            f"<td>{_fmt(record['max'])}</td><td>{_fmt(record.get('frames', '–'))}</td></tr>"
+            "</table><p>Scores: " + ", ".join(f"{s:,.0f}" for s in scores) + "</p>"
+        )
+        videos = record.get("videos") or {}
+        best = max(range(len(scores)), key=lambda i: scores[i])
+        worst = min(range(len(scores)), key=lambda i: scores[i])
+        videos_html = _video(run_dir, "best game", scores[best], videos.get(str(best)))
+        if worst != best:
+            videos_html += _video(run_dir, "worst game", scores[worst], videos.get(str(worst)))
+        if videos_html:
+            videos_html = f'<h2>Watch it play</h2><div class="videos">{videos_html}</div>'
+
+    fps = frames / elapsed if elapsed and math.isfinite(elapsed) else math.nan
+    cards = [
+        ("frames", f"{frames:,}"),
+        ("updates", f"{updates:,}"),
+        ("wall time", f"{elapsed / 60:,.1f} min" if math.isfinite(elapsed) else "–"),
+        ("frames/s", _fmt(fps)),
+        ("last evaluation mean", _fmt(record["mean"]) if record else "–"),
+    ]
+    config_rows = "".join(
+        f'<tr><td class="k">{html.escape(k)}</td><td>{_fmt(v)}</td></tr>' for k, v in config.items()
+    )
+    version_rows = "".join(
+        f'<tr><td class="k">{k}</td><td>{html.escape(v)}</td></tr>' for k, v in versions().items()
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(run_dir.name)} — kungfu_rl</title><style>{_STYLE}</style></head>
+<body>
+<h1>{html.escape(run_dir.name)}</h1>
+<p class="sub">{html.escape(config.get("game", ""))}, recurrent actor-critic ({
+        html.escape(str(config.get("core", "")))
+    } core) — kungfu_rl run report</p>
+<div class="cards">{"".join(f"<div class='card'>{k}<b>{v}</b></div>" for k, v in cards)}</div>
+<h2>Learning curves</h2>{curves or "<p>No metrics yet.</p>"}
+<h2>Evaluation (full games, raw score)</h2>{eval_html}
+{videos_html}
+<h2>Configuration</h2><table>{config_rows}</table>
+<h2>Versions</h2><table>{version_rows}</table>
+</body></html>
+"""
+    out = run_dir / "report.html"
+    tmp = out.with_name(".report.html.tmp")
+    tmp.write_text(page)
+    tmp.replace(out)
+    return out
