@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 FRAMES ?= 10000000
 
-.PHONY: setup train test test-slow lint format clean
+.PHONY: setup train test test-slow test-browser browser-deps lint format clean
 
 $(BIN)/kungfu: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ lint: setup
 test: lint
 	$(BIN)/python -m pytest -q
 
-test-slow: setup
+# the slow checks, the browser test among them (it needs Debian's chromium and playwright)
+test-slow: browser-deps
 	$(BIN)/python -m pytest -q -m slow
+
+test-browser: browser-deps
+	$(BIN)/python -m pytest -q -m slow tests/test_report_browser.py
+
+browser-deps: setup
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	$(BIN)/pip install --quiet "playwright>=1.40"
 
 format: setup
 	$(BIN)/ruff format src tests benchmarks notebooks
