@@ -73,6 +73,7 @@ def test_report_is_one_page_with_curves_table_and_videos(run_dir):
     page = (run_dir / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 1  # the learning curves, embedded
     assert "<video" in page and "Evaluation" in page and "torch" in page
+    assert '<td class="k">lr</td><td>0.0003</td>' in page  # settings shown exactly as set
     for src in re.findall(r'<video[^>]* src="([^"]+)"', page):
         assert not src.startswith("/") and (run_dir / src).is_file()  # relative, and there
 

@@ -114,7 +114,8 @@ def write_report(run_dir: Path) -> Path:
         ("last evaluation mean", _fmt(record["mean"]) if record else "–"),
     ]
     config_rows = "".join(
-        f'<tr><td class="k">{html.escape(k)}</td><td>{_fmt(v)}</td></tr>' for k, v in config.items()
+        f'<tr><td class="k">{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>'
+        for k, v in config.items()
     )
     version_rows = "".join(
         f'<tr><td class="k">{k}</td><td>{html.escape(v)}</td></tr>' for k, v in versions().items()
