@@ -45,7 +45,7 @@ def tiny(tmp_path, updates=8, **kw) -> Config:
 
 
 def updates_logged(run_dir) -> list[int]:
-    return [int(u) for u in read_metrics(run_dir / "metrics.csv")["update"]]
+    return [int(u) for u in read_metrics(run_dir / "metrics.csv").get("update", [])]
 
 
 def params(run_dir) -> dict[str, torch.Tensor]:
@@ -266,22 +266,33 @@ def test_kill_9_at_random_moments_leaves_a_resumable_run(tmp_path):
     rng = random.Random(0)
     flags = [*tiny_flags(tmp_path, updates=100_000), "--checkpoint-every=1"]
     run_dir = tmp_path / "run"
-    kills = 0
-    for attempt in range(4):
+    kills, mid_write = 0, 0
+    for attempt in range(6):
         args = flags if attempt == 0 else ["--resume", run_dir, "--no-progress"]
+        rows_before = len(updates_logged(run_dir)) if attempt else 0
         proc = subprocess.Popen(
             [sys.executable, "-m", "kungfu_rl", "train", *map(str, args)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(4.0, 8.0))  # start-up takes ~3 s, then an update every ~50 ms
+        # once this session has trained (a new metrics row), kill it at a random moment:
+        # an update takes ~50 ms and a checkpoint is written after every one
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (
+            not (run_dir / "metrics.csv").exists() or len(updates_logged(run_dir)) <= rows_before
+        ):
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 1.5))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         kills += 1
+        # a kill during a save leaves its temporary file, never a half checkpoint
+        mid_write += bool(list((run_dir / "checkpoints").glob(".tmp-*")))
         _, payload, _ = load_newest(run_dir)  # loadable after every kill
         logged = updates_logged(run_dir)
         assert logged == sorted(set(logged))  # no duplicated rows
-    assert kills == 4
+    assert kills == 6
+    print(f"{kills} kills, {mid_write} of them during a checkpoint write")
     final = payload["update"] + 3
     result = kungfu("train", "--resume", run_dir, "--frames", final * FRAMES_PER_UPDATE)
     assert result.returncode == 0, result.stderr

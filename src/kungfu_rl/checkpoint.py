@@ -69,6 +69,14 @@ def save_checkpoint(
     return path
 
 
+def remove_partial_checkpoints(run_dir: Path) -> int:
+    """Delete temporary files that a killed save left behind; how many there were."""
+    partial = list((Path(run_dir) / CHECKPOINT_DIR).glob(".tmp-*"))
+    for path in partial:
+        path.unlink(missing_ok=True)
+    return len(partial)
+
+
 def list_checkpoints(run_dir: Path) -> list[Path]:
     """The run's checkpoints, oldest first."""
     return sorted((Path(run_dir) / CHECKPOINT_DIR).glob("update-*.pt"))

@@ -22,7 +22,14 @@ import torch
 from tqdm import tqdm
 
 from .agent import RecurrentAgent
-from .checkpoint import CheckpointError, load_newest, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (
+    CheckpointError,
+    load_newest,
+    remove_partial_checkpoints,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .config import Config, ConfigError
 from .distributed import (
     DistInfo,
@@ -256,6 +263,7 @@ class Trainer:
         if self.dist.is_main:
             if resume_from is not None:
                 truncate_metrics(run_dir / "metrics.csv", self.update)
+                remove_partial_checkpoints(run_dir)
             self.logger = MetricsLogger(run_dir, purge_after_frames=self.frames)
         self.last_checkpoint: Path | None = None
         self.last_checkpoint_time = time.monotonic()
