@@ -85,7 +85,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_dead_rank_stops_the_others_with_a_clear_message(tmp_path):
+def test_a_dead_rank_stops_the_others_with_a_clear_message(tmp_path, spawn):
     settings = tiny_settings(tmp_path, frames=10**9, checkpoint_every=2, dist_timeout_s=30.0)
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in settings.items() if k != "progress"]
     port = free_port()
@@ -100,7 +100,7 @@ def test_a_dead_rank_stops_the_others_with_a_clear_message(tmp_path):
             "MASTER_PORT": str(port),
         }
         procs.append(
-            subprocess.Popen(
+            spawn(
                 [sys.executable, "-m", "kungfu_rl", "train", *flags, "--no-progress"],
                 env=env,
                 stdout=subprocess.PIPE,

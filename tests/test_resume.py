@@ -231,9 +231,9 @@ def test_checkpoints_for_another_game_or_network_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_and_sigterm_save_and_say_how_to_resume(tmp_path, signum, code):
+def test_ctrl_c_and_sigterm_save_and_say_how_to_resume(tmp_path, signum, code, spawn):
     flags = tiny_flags(tmp_path, updates=100_000)
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "kungfu_rl", "train", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -262,7 +262,7 @@ def test_ctrl_c_and_sigterm_save_and_say_how_to_resume(tmp_path, signum, code):
     assert updates_logged(tmp_path / "run") == list(range(1, payload["update"] + 3))
 
 
-def test_kill_9_at_random_moments_leaves_a_resumable_run(tmp_path):
+def test_kill_9_at_random_moments_leaves_a_resumable_run(tmp_path, spawn):
     rng = random.Random(0)
     flags = [*tiny_flags(tmp_path, updates=100_000), "--checkpoint-every=1"]
     run_dir = tmp_path / "run"
@@ -270,7 +270,7 @@ def test_kill_9_at_random_moments_leaves_a_resumable_run(tmp_path):
     for attempt in range(6):
         args = flags if attempt == 0 else ["--resume", run_dir, "--no-progress"]
         rows_before = len(updates_logged(run_dir)) if attempt else 0
-        proc = subprocess.Popen(
+        proc = spawn(
             [sys.executable, "-m", "kungfu_rl", "train", *map(str, args)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

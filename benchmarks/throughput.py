@@ -1,0 +1,217 @@
+"""Throughput against the emulator's limit, measured in one run of this script.
+
+    python benchmarks/throughput.py --seconds 30 --out benchmarks/results/throughput.json
+    python benchmarks/throughput.py --sweep --seconds 12    # + games × threads sweep, PNG
+
+(a) raw: ale-py's AtariVectorEnv with random actions, the trainer's games and emulator
+    threads, crop and resize included; (b) acting: EnvPool.interact with the agent's
+    forward pass, no learning; (c) training: `kungfu train` with the default settings
+    (evaluation off), its own frames/s; (d) the training process's peak resident memory.
+Agent steps/s throughout (frames/s = 4 × steps/s). Prints a table, writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kungfu_rl import EnvPool, RecurrentAgent, make_env
+from kungfu_rl.config import Config
+from kungfu_rl.envs import preprocess
+from kungfu_rl.logger import read_metrics
+from kungfu_rl.pool import atari_vector_env
+
+
+def raw_env(n_games: int, env_threads: int, seconds: float) -> float:
+    settings = Config().game_settings
+    env = atari_vector_env(settings, n_games, env_threads)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        frames, *_ = env.step(rng.integers(0, 14, n_games))
+        preprocess(frames[:, 0], settings.crop)
+        steps += n_games
+    env.close()
+    return steps / (time.perf_counter() - start)
+
+
+def acting(n_games: int, env_threads: int, torch_threads: int, seconds: float) -> float:
+    torch.set_num_threads(torch_threads)
+    agent = RecurrentAgent()
+    pool = EnvPool(agent, make_env, n_games, seed=0, env_threads=env_threads)
+    rollout_len = Config().rollout_len
+    pool.interact(rollout_len + 1)  # warm-up
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        pool.interact(rollout_len + 1)
+        steps += rollout_len * n_games
+    pool.close()
+    return steps / (time.perf_counter() - start)
+
+
+def training(n_games: int, env_threads: int, torch_threads: int, seconds: float) -> dict:
+    """`kungfu train` in a child process; its logged frames/s and its peak memory."""
+    c = Config()
+    updates = max(40, int(seconds * 1300 / (n_games * c.rollout_len)))
+    runs = tempfile.mkdtemp(prefix="kungfu-throughput-")
+    cmd = [
+        sys.executable,
+        "-m",
+        "kungfu_rl",
+        "train",
+        "--frames",
+        str(updates * n_games * c.rollout_len * c.frameskip),
+        "--n-games",
+        str(n_games),
+        "--eval-every",
+        "0",
+        "--log-every",
+        "5",
+        "--runs-dir",
+        runs,
+        "--run-name",
+        "t",
+        "--no-progress",
+        "--torch-threads",
+        str(torch_threads),
+        "--env-threads",
+        str(env_threads),
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    fps = [f for f in read_metrics(Path(runs) / "t" / "metrics.csv")["time/fps"] if f == f]
+    steady = fps[len(fps) // 4 :]  # the first quarter warms up
+    return {
+        "steps_per_s": statistics.median(steady) / c.frameskip,
+        "peak_rss_mib": max(peak_kib, before) / 1024,
+        "command": " ".join(cmd[1:]),
+    }
+
+
+def measure(n_games: int, env_threads: int, torch_threads: int, seconds: float) -> dict:
+    a = raw_env(n_games, env_threads, seconds)
+    b = acting(n_games, env_threads, torch_threads, seconds)
+    c = training(n_games, env_threads, torch_threads, seconds)
+    return {
+        "n_games": n_games,
+        "env_threads": env_threads,
+        "torch_threads": torch_threads,
+        "raw_steps_per_s": a,
+        "acting_steps_per_s": b,
+        "training_steps_per_s": c["steps_per_s"],
+        "acting_over_raw": b / a,
+        "training_over_raw": c["steps_per_s"] / a,
+        "training_peak_rss_mib": c["peak_rss_mib"],
+        "training_command": c["command"],
+    }
+
+
+def plot_sweep(rows: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for (env_t, torch_t), style in zip(
+        sorted({(r["env_threads"], r["torch_threads"]) for r in rows}),
+        ["o-", "s--", "^-.", "d:"],
+        strict=False,
+    ):
+        sel = sorted(
+            (r for r in rows if (r["env_threads"], r["torch_threads"]) == (env_t, torch_t)),
+            key=lambda r: r["n_games"],
+        )
+        games = [r["n_games"] for r in sel]
+        label = f"{env_t} emulator / {torch_t} torch threads"
+        axes[0].plot(games, [r["raw_steps_per_s"] for r in sel], style, label=f"raw, {label}")
+        axes[0].plot(
+            games,
+            [r["training_steps_per_s"] for r in sel],
+            style,
+            alpha=0.6,
+            label=f"training, {label}",
+        )
+        axes[1].plot(games, [r["training_over_raw"] for r in sel], style, label=label)
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("games in parallel")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("agent steps / s")
+    axes[0].legend(fontsize=7)
+    axes[1].set_ylabel("training / raw emulator")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30, help="per measurement")
+    parser.add_argument("--sweep", action="store_true", help="also sweep games and threads")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/throughput.json"))
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    c = Config()
+    default = measure(c.n_games, c.env_threads or cores, c.torch_threads or cores, args.seconds)
+    print(
+        f"defaults: {c.n_games} games, {default['env_threads']} emulator threads, "
+        f"{default['torch_threads']} torch threads ({cores} cores)"
+    )
+    print(f"  (a) raw vector env + crop/resize  {default['raw_steps_per_s']:8,.0f} steps/s")
+    print(
+        f"  (b) acting (pool + forward)       {default['acting_steps_per_s']:8,.0f} steps/s"
+        f"   b/a = {default['acting_over_raw']:.0%}  (target >= 85 %)"
+    )
+    print(
+        f"  (c) training (kungfu train)       {default['training_steps_per_s']:8,.0f} steps/s"
+        f"   c/a = {default['training_over_raw']:.0%}  (target >= 60 %)"
+    )
+    print(
+        f"  (d) training peak resident memory {default['training_peak_rss_mib']:8,.0f} MiB"
+        f"     (target <= 1536 MiB)"
+    )
+    report = {"default": default, "cores": cores, "seconds": args.seconds}
+    if args.sweep:
+        rows = []
+        for games in (8, 16, 32, 64):
+            for env_t, torch_t in ((1, 1), (2, 1), (1, 2), (2, 2)):
+                rows.append(measure(games, env_t, torch_t, args.seconds))
+                r = rows[-1]
+                print(
+                    f"  sweep {games:3d} games, {env_t} env / {torch_t} torch threads: raw "
+                    f"{r['raw_steps_per_s']:6,.0f}  training {r['training_steps_per_s']:6,.0f}"
+                    f"  ({r['training_over_raw']:.0%})"
+                )
+        png = args.out.with_suffix(".png")
+        plot_sweep(rows, png)
+        report["sweep"] = rows
+        print(f"wrote {png}")
+    report["load_average"] = os.getloadavg()
+    report["uptime"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    report["versions"] = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
