@@ -1,5 +1,6 @@
 """make_env and the observation preprocessing."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -56,6 +57,17 @@ def test_preprocess_batches_and_keeps_uint8():
     out = preprocess(frames, GAME_CROPS["KungFuMaster"])
     assert out.shape == (3, 5, 1, 42, 42) and out.dtype == np.uint8
     np.testing.assert_array_equal(out[1, 2], preprocess(frames[1, 2], GAME_CROPS["KungFuMaster"]))
+
+
+@pytest.mark.parametrize("n", [1, 32])
+def test_a_frame_comes_out_the_same_in_any_batch(n):
+    # a batch of frames against one cv2 call per frame, the crop written out by hand
+    crop = GAME_CROPS["KungFuMaster"]
+    frames = np.random.default_rng(n).integers(0, 256, (n, 210, 160), dtype=np.uint8)
+    one_by_one = np.stack(
+        [cv2.resize(f[crop], (42, 42), interpolation=cv2.INTER_AREA)[None] for f in frames]
+    )
+    np.testing.assert_array_equal(preprocess(frames, crop), one_by_one)
 
 
 @pytest.mark.parametrize(
