@@ -45,17 +45,7 @@ def main() -> None:
     run_dir.mkdir(parents=True)
     config = Config(eval_every=0, progress=False).validate()
     trainer = Trainer(config, run_dir)
-    hyper = {
-        k: getattr(config, k)
-        for k in (
-            "gamma",
-            "gae_lambda",
-            "entropy_coef",
-            "value_coef",
-            "reward_scale",
-            "max_grad_norm",
-        )
-    }
+    hyper = config.update_settings()
     from kungfu_rl.update import train_on_rollout
 
     def iteration() -> None:

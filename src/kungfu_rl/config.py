@@ -119,6 +119,11 @@ class Config:
             max_frames=self.max_episode_frames,
         )
 
+    def update_settings(self) -> dict[str, float]:
+        """The keyword arguments of `train_on_rollout` that this config sets."""
+        names = "gamma gae_lambda entropy_coef value_coef reward_scale max_grad_norm"
+        return {name: getattr(self, name) for name in names.split()}
+
     @property
     def frames_per_update(self) -> int:
         return self.n_games * self.rollout_len * self.frameskip

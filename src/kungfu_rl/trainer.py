@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -46,6 +45,7 @@ from .evaluate import evaluate, save_eval_record, summarize
 from .logger import MetricsLogger, truncate_metrics
 from .pool import EnvPool
 from .report import write_report
+from .stopping import StopOnSignals
 from .update import train_on_rollout
 
 RESUMABLE = frozenset(
@@ -154,43 +154,6 @@ class _Window:
         logger.record("rollout/episode_score", np.mean(self.scores) if self.scores else np.nan)
         logger.record("rollout/episode_length", np.mean(self.lengths) if self.lengths else np.nan)
         logger.record("time/fps", self.frames / self.seconds if self.seconds > 0 else np.nan)
-
-
-class _StopOnSignals:
-    """Turns Ctrl-C and SIGTERM into a request to stop after the current update.
-
-    While `urgent` is set (during an evaluation, which can take minutes) or at a second
-    signal, the signal raises KeyboardInterrupt at once instead.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.urgent = False
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        first = self.signum is None
-        self.signum = signum
-        if self.urgent or not first:
-            raise KeyboardInterrupt
-
-    def __enter__(self) -> _StopOnSignals:
-        if threading_is_main():
-            for s in self.SIGNALS:
-                self._previous[s] = signal.signal(s, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
-
-
-def threading_is_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 class _NullLogger:
@@ -322,7 +285,7 @@ class Trainer:
             self.last_checkpoint_time = time.monotonic()
         return path
 
-    def _evaluate(self, stop: _StopOnSignals, final: bool = False) -> None:
+    def _evaluate(self, stop: StopOnSignals, final: bool = False) -> None:
         """Full games, shared out over the ranks; rank 0 logs them and keeps best.pt.
 
         The final evaluation of a single-process run also records the games and keeps the
@@ -387,21 +350,11 @@ class Trainer:
             disable=not (c.progress and self.dist.is_main),
             dynamic_ncols=True,
         )
-        hyper = {
-            k: getattr(c, k)
-            for k in (
-                "gamma",
-                "gae_lambda",
-                "entropy_coef",
-                "value_coef",
-                "reward_scale",
-                "max_grad_norm",
-            )
-        }
+        hyper = c.update_settings()
         recent_scores: list[float] = []
         window = _Window()
         try:
-            with _StopOnSignals() as stop:
+            with StopOnSignals() as stop:
                 sync = None
                 if self.dist.enabled:
                     sync = GradientSync(self.dist, lambda: stop.signum is not None)
