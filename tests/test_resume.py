@@ -18,7 +18,7 @@ from kungfu_rl import checkpoint as ckpt
 from kungfu_rl.checkpoint import list_checkpoints, load_checkpoint, load_newest
 from kungfu_rl.logger import read_metrics
 from kungfu_rl.pool import EnvPool
-from kungfu_rl.trainer import Trainer, TrainingFailed, resume, train
+from kungfu_rl.trainer import Trainer, TrainingFailed, TrainingInterrupted, resume, train
 from kungfu_rl.update import train_on_rollout
 
 FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4
@@ -297,3 +297,24 @@ def test_kill_9_at_random_moments_leaves_a_resumable_run(tmp_path, spawn):
     result = kungfu("train", "--resume", run_dir, "--frames", final * FRAMES_PER_UPDATE)
     assert result.returncode == 0, result.stderr
     assert updates_logged(run_dir) == list(range(1, final + 1))
+
+
+def test_ctrl_c_during_an_evaluation_loses_no_metrics_row(tmp_path, monkeypatch):
+    import kungfu_rl.trainer as trainer_module
+
+    real_evaluate = trainer_module.evaluate
+
+    def interrupted_evaluate(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the games are being played
+        time.sleep(0.5)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "evaluate", interrupted_evaluate)
+    config = tiny(tmp_path, updates=20, eval_every=6, log_every=3, checkpoint_every=100)
+    with pytest.raises(TrainingInterrupted) as stop:
+        train(config)
+    assert stop.value.checkpoint.name == "update-000000006.pt"
+    assert updates_logged(tmp_path / "run") == [3, 6]  # the row of the dropped evaluation
+    monkeypatch.undo()
+    resume(tmp_path / "run", {"eval_every": 0})
+    assert updates_logged(tmp_path / "run") == [3, 6, 9, 12, 15, 18, 20]

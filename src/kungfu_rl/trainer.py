@@ -397,6 +397,7 @@ class Trainer:
                 except KeyboardInterrupt:
                     stop.signum = stop.signum or signal.SIGINT
                     stopping = True
+                    window.n = 0 if self.dist.enabled else window.n  # ranks may not agree now
                 except RankLost as e:
                     raise TrainingFailed(
                         f"rank {self.dist.rank} lost contact with another rank ({e}); "
@@ -404,6 +405,8 @@ class Trainer:
                     ) from None
                 if stopping:
                     bar.close()
+                    if window.n:  # the updates since the last row, so that none goes missing
+                        self._write_metrics(window)
                     path = self.checkpoint()
                     raise TrainingInterrupted(
                         self.run_dir, path or self.run_dir, stop.signum or signal.SIGTERM
