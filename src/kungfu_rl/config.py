@@ -46,7 +46,7 @@ class Config:
     # learning
     lr: float = _opt(3e-4, "Adam learning rate")
     gamma: float = _opt(0.99, "discount factor, in (0, 1]")
-    gae_lambda: float = _opt(1.0, "GAE lambda in [0, 1]; 1 is the notebook's n-step return")
+    gae_lambda: float = _opt(0.95, "GAE lambda in [0, 1]; 1 is the notebook's n-step return")
     entropy_coef: float = _opt(0.01, "weight of the entropy bonus")
     value_coef: float = _opt(0.5, "weight of the value loss")
     reward_scale: float = _opt(0.01, "rewards are multiplied by this in the loss only")
