@@ -34,7 +34,7 @@ figure { margin: 0; } img.curves { width: 100%; }
 
 
 def _newest_eval(run_dir: Path) -> dict[str, Any] | None:
-    """The newest eval-*.json of the run (by name: eval-<stamp> or eval-final-<update>)."""
+    """The newest eval-*.json of the run (kungfu eval's or training's final one), by mtime."""
     records = []
     for path in run_dir.glob("eval-*.json"):
         try:
