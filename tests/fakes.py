@@ -69,3 +69,26 @@ class CountdownEnv(gym.Env):
     def step(self, action):
         self.t += 1
         return self._obs(), 1.0, self.t >= self.length, False, {}
+
+
+class LivesEnv(gym.Env):
+    """Three lives; one is lost every 3 steps, and the game ends with the last one.
+
+    `info["lives"]` counts them as ALE does; the observation shows the step number.
+    """
+
+    observation_space = gym.spaces.Box(0.0, 1.0, SHAPE, dtype=np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {"lives": 3}
+
+    def _obs(self) -> np.ndarray:
+        return np.full(SHAPE, self.t / 10.0, dtype=np.float32)
+
+    def step(self, action):
+        self.t += 1
+        lives = 3 - self.t // 3
+        return self._obs(), 1.0, lives == 0, False, {"lives": lives}

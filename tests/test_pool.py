@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 import torch
-from fakes import CountdownEnv
+from fakes import CountdownEnv, LivesEnv
 from recording import RecordingAgent
 
 from kungfu_rl import EnvPool, RecurrentAgent, make_env
@@ -79,3 +79,55 @@ def test_feedforward_core_runs_in_the_pool():
     assert obs.shape == (2, 4, 1, 42, 42)
     assert pool.prev_memory_states[0].shape == (2, 0)
     assert isinstance(pool.prev_memory_states[0], torch.Tensor)
+
+
+class PixelSumAgent(RecordingAgent):
+    """Acts from the pixels alone (sum mod A): the same actions however games are batched."""
+
+    def step(self, prev_state, obs_t):
+        self.last_obs = np.asarray(obs_t)
+        return super().step(prev_state, obs_t)
+
+    def sample_actions(self, agent_outputs):
+        n_actions = agent_outputs[0].shape[-1]
+        pixels = self.last_obs.reshape(len(self.last_obs), -1).astype(np.int64)
+        return (pixels @ np.arange(pixels.shape[1]) % n_actions).astype(np.int64)
+
+
+def test_overlapped_halves_play_exactly_as_one_batch():
+    """overlap=True steps two vector envs in turn; every game must see what it saw before."""
+    rollouts, logits, memories = [], [], []
+    for overlap in (False, True):
+        torch.manual_seed(0)
+        agent = PixelSumAgent()
+        game = functools.partial(make_env, max_frames=400)  # games end at step 100
+        pool = EnvPool(agent, game, n_parallel_games=6, seed=5, env_threads=1, overlap=overlap)
+        assert len(pool.envs) == (2 if overlap else 1)
+        rollouts.append([pool.play(61) for _ in range(2)])  # the screen moves from step ~72
+        # per step, the halves' logits side by side: [steps, 6, A]
+        steps = agent.logits_out
+        if overlap:
+            steps = [torch.cat(steps[i : i + 2]) for i in range(0, len(steps), 2)]
+        logits.append(torch.stack(steps))
+        memories.append(pool.prev_memory_states)
+        pool.close()
+    for sync, split in zip(*rollouts, strict=True):
+        for name, a, b in zip(sync._fields, sync, split, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    assert (rollouts[0][1].is_not_done == 0).any()  # games did end
+    assert len(np.unique(rollouts[0][1].actions)) > 3  # and the actions vary
+    torch.testing.assert_close(logits[0], logits[1], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(memories[0], memories[1], rtol=1e-5, atol=1e-6)
+
+
+def test_life_lost_marks_lost_lives_but_not_game_ends():
+    agent = RecurrentAgent((1, 42, 42), 2, hidden=8, channels=4)
+    pool = EnvPool(agent, LivesEnv, n_parallel_games=2, seed=0)
+    rollout = pool.play(13)  # 12 steps: lives lost after steps 3 and 6, game over at 9
+    expected = np.zeros(13, dtype=np.float32)
+    expected[[2, 5]] = 1  # step index t = step number - 1
+    expected[[11]] = 1  # the next game's first lost life
+    for b in range(2):
+        np.testing.assert_array_equal(rollout.life_lost[b], expected)
+        assert rollout.is_not_done[b, 8] == 0 and rollout.is_not_done[b].sum() == 12
+    pool.close()

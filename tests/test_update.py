@@ -84,3 +84,45 @@ def test_non_finite_loss_skips_the_step():
     assert metrics["loss/skipped"] == 1
     for p, q in zip(agent.parameters(), before, strict=True):
         assert torch.equal(p, q)
+
+
+def _one_sgd_update(obs, actions, rewards, mask, value_ends=None):
+    """Parameters after one SGD step of a fixed small agent on this rollout [B, T+1, ...]."""
+    torch.manual_seed(0)
+    agent = RecurrentAgent((1, 42, 42), 3, hidden=8, channels=4)
+    optimizer = torch.optim.SGD(agent.parameters(), lr=0.1)
+    memory = tuple(torch.randn(2, 8) for _ in range(2))  # mid-game memory
+    train_on_rollout(
+        agent, optimizer, obs, actions, rewards, mask, memory,
+        gae_lambda=1.0, max_grad_norm=1e9, value_ends=value_ends,
+    )  # fmt: skip
+    return torch.cat([p.detach().flatten() for p in agent.parameters()])
+
+
+def test_value_ends_cut_the_returns_but_not_the_memory():
+    rng = np.random.default_rng(0)
+    B, T = 2, 6
+    obs = rng.integers(0, 256, (B, T + 1, 1, 42, 42), dtype=np.uint8)
+    actions = rng.integers(0, 3, (B, T + 1))
+    rewards = rng.normal(size=(B, T + 1)).astype(np.float32)
+    mask = np.ones((B, T + 1), np.float32)
+    base = _one_sgd_update(obs, actions, rewards, mask)
+    torch.testing.assert_close(_one_sgd_update(obs, actions, rewards, mask, 0 * mask), base)
+
+    # a life lost at the last transition: the observation after it is never bootstrapped from
+    ends = np.zeros_like(mask)
+    ends[:, T - 1] = 1
+    other_last = obs.copy()
+    other_last[:, T] = 255 - obs[:, T]
+    with_ends = _one_sgd_update(obs, actions, rewards, mask, ends)
+    torch.testing.assert_close(_one_sgd_update(other_last, actions, rewards, mask, ends), with_ends)
+    assert not torch.allclose(_one_sgd_update(other_last, actions, rewards, mask), base)
+
+    # a life lost mid-rollout cuts the returns as a game end would, but keeps the memory
+    ends = np.zeros_like(mask)
+    ends[:, 2] = 1
+    cut_returns = _one_sgd_update(obs, actions, rewards, mask, ends)
+    game_end = mask.copy()
+    game_end[:, 2] = 0
+    assert not torch.allclose(cut_returns, base)
+    assert not torch.allclose(cut_returns, _one_sgd_update(obs, actions, rewards, game_end))

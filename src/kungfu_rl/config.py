@@ -51,6 +51,9 @@ class Config:
     value_coef: float = _opt(0.5, "weight of the value loss")
     reward_scale: float = _opt(0.01, "rewards are multiplied by this in the loss only")
     max_grad_norm: float = _opt(0.5, "gradient-norm clip")
+    cut_at_life_loss: bool = _opt(
+        False, "a lost life ends the value target (the game and the memory go on)"
+    )
 
     # evaluation, logging, saving
     eval_every: int = _opt(500, "evaluate on full games every this many updates (0: never)")
@@ -68,6 +71,9 @@ class Config:
     device: str = _opt("auto", "auto, cpu or cuda")
     torch_threads: int = _opt(0, "torch intra-op threads (0: one per core)")
     env_threads: int = _opt(0, "emulator threads (0: one per core)")
+    overlap: bool = _opt(
+        True, "emulate half the games while the network picks the other half's actions"
+    )
     progress: bool = _opt(True, "show a progress bar")
     dist_timeout_s: float = _opt(
         300.0, "under torchrun: seconds a rank waits for the others before giving up"

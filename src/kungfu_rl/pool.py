@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -42,6 +43,41 @@ def atari_vector_env(settings: GameSettings, n_games: int, threads: int = 0) -> 
     )
 
 
+class _SendRecv:
+    """A gymnasium vector env with AtariVectorEnv's send/recv: recv does the step."""
+
+    def __init__(self, env: gym.vector.VectorEnv):
+        self.env = env
+        self.actions: np.ndarray | None = None
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        return self.env.reset(**kwargs)
+
+    def send(self, actions: np.ndarray) -> None:
+        self.actions = actions
+
+    def recv(self) -> tuple[Any, ...]:
+        return self.env.step(self.actions)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class Rollout(NamedTuple):
+    """What `EnvPool.play(n)` returns; every array is [B, n] (observations [B, n, C, H, W]).
+
+    Entry n - 1 holds only the observation to bootstrap from (action 0, reward 0, masks 1).
+    is_not_done[b, t] = 0 where game b ended at step t (its memory is zeroed after it);
+    life_lost[b, t] = 1 where game b lost a life at step t and goes on.
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    is_not_done: np.ndarray
+    life_lost: np.ndarray
+
+
 class EnvPool:
     """`n_parallel_games` games played by one agent, as in the course notebook.
 
@@ -49,6 +85,11 @@ class EnvPool:
     any other env factory runs in a gymnasium `SyncVectorEnv`. The pool keeps each game's
     LSTM memory in `prev_memory_states` and zeroes it when that game ends.
     Finished games' raw scores and lengths collect in `episode_scores` / `episode_lengths`.
+
+    `overlap=True` (Atari games only, n_parallel_games >= 2) splits the games into two
+    vector envs: while one half steps in the emulator's threads, the network picks the
+    other half's actions. Every game sees the same observations, memory and policy as
+    without it (tested); only the order in which actions are sampled changes.
     """
 
     def __init__(
@@ -59,34 +100,49 @@ class EnvPool:
         *,
         seed: int | None = None,
         env_threads: int = 0,
+        overlap: bool = False,
     ):
         if n_parallel_games < 1:
             raise ValueError(f"n_parallel_games must be >= 1, got {n_parallel_games}")
         self.agent = agent
-        self.n_games = n_parallel_games
+        self.n_games = B = n_parallel_games
         probe = make_env()
         self.observation_space = probe.observation_space
         self.action_space = probe.action_space
         self.settings: GameSettings | None = getattr(probe, "settings", None)
         probe.close()
-        if isinstance(probe, AtariGame):
-            self.env: Any = atari_vector_env(self.settings, n_parallel_games, env_threads)
+        self.atari = isinstance(probe, AtariGame)
+        splits = [0, B // 2, B] if overlap and self.atari and B >= 2 else [0, B]
+        self.slices = [slice(a, b) for a, b in itertools.pairwise(splits)]
+        if self.atari:
+            self.envs: list[Any] = [
+                atari_vector_env(self.settings, s.stop - s.start, env_threads) for s in self.slices
+            ]
         else:
-            self.env = gym.vector.SyncVectorEnv(
-                [make_env] * n_parallel_games,
-                autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
-            )
-        obs, _ = self.env.reset(seed=seed)
-        self.prev_observations = self._observe(obs)  # [B, C, H, W]
-        self.prev_memory_states: MemoryState = agent.get_initial_state(n_parallel_games)
-        self._scores = np.zeros(n_parallel_games)
-        self._lengths = np.zeros(n_parallel_games, dtype=np.int64)
+            self.envs = [
+                _SendRecv(
+                    gym.vector.SyncVectorEnv(
+                        [make_env] * B, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+                    )
+                )
+            ]
+        first = []
+        self._lives = np.zeros(B, dtype=np.int64)
+        for env, sl in zip(self.envs, self.slices, strict=True):
+            # game b is seeded with seed + b, with or without the split
+            obs, info = env.reset(seed=None if seed is None else seed + sl.start)
+            first.append(self._observe(obs))
+            self._lives[sl] = info.get("lives", 0)
+        self.prev_observations = np.concatenate(first)  # [B, C, H, W]
+        self.prev_memory_states: MemoryState = agent.get_initial_state(B)
+        self._scores = np.zeros(B)
+        self._lengths = np.zeros(B, dtype=np.int64)
         self.episode_scores: list[float] = []
         self.episode_lengths: list[int] = []
 
     def _observe(self, obs: np.ndarray) -> np.ndarray:
         """The vector env's observations -> the agent's, [B, C, H, W]."""
-        if isinstance(self.env, AtariVectorEnv):
+        if self.atari:
             return preprocess(obs[:, 0], self.settings.crop)  # [B, 210, 160] -> [B, 1, 42, 42]
         return np.asarray(obs)
 
@@ -94,11 +150,17 @@ class EnvPool:
         """Play `n_steps - 1` steps of every game, as the notebook's `interact`.
 
         Returns (observations [B, n, C, H, W], actions [B, n], rewards [B, n],
-        is_not_done [B, n]). Entry n - 1 holds the observation to bootstrap from with a
-        placeholder action 0, reward 0 and mask 1; it is also the first observation of the
-        next call. is_not_done[b, t] = 0 exactly where game b ended at step t; its memory is
-        zeroed before its next step. The arrays are [B, T] views of time-major buffers:
-        `.swapaxes(0, 1)` gives the [T, B] layout without a copy.
+        is_not_done [B, n]): the first four fields of `play`, which see.
+        """
+        return tuple(self.play(n_steps))[:4]
+
+    def play(self, n_steps: int = 100) -> Rollout:
+        """Play `n_steps - 1` steps of every game; a `Rollout` of [B, n_steps] arrays.
+
+        Entry n - 1 holds the observation to bootstrap from with a placeholder action 0,
+        reward 0 and masks 1; it is also the first observation of the next call. A game
+        that ends at step t has its memory zeroed before its next step. The arrays are
+        [B, T] views of time-major buffers: `.swapaxes(0, 1)` gives [T, B] without a copy.
         """
         if n_steps < 2:
             raise ValueError(f"interact needs n_steps >= 2, got {n_steps}")
@@ -107,29 +169,64 @@ class EnvPool:
         actions = np.zeros((n_steps, B), dtype=np.int64)
         rewards = np.zeros((n_steps, B), dtype=np.float32)
         is_not_done = np.ones((n_steps, B), dtype=np.float32)
-        for t in range(n_steps - 1):
-            obs_buf[t] = self.prev_observations
-            memory, readout = self.agent.step(self.prev_memory_states, self.prev_observations)
-            actions[t] = self.agent.sample_actions(readout)
-            obs, reward, terminated, truncated, _ = self.env.step(actions[t])
-            done = np.logical_or(terminated, truncated)
-            rewards[t] = reward
-            is_not_done[t] = ~done
-            self._track_episodes(reward, done)
-            keep = torch.as_tensor(~done, dtype=memory[0].dtype, device=memory[0].device)
-            self.prev_memory_states = (memory[0] * keep[:, None], memory[1] * keep[:, None])
-            self.prev_observations = self._observe(obs)
-        obs_buf[n_steps - 1] = self.prev_observations
-        return tuple(x.swapaxes(0, 1) for x in (obs_buf, actions, rewards, is_not_done))
+        life_lost = np.zeros((n_steps, B), dtype=np.float32)
+        h, c = self.prev_memory_states
+        memory = [(h[sl], c[sl]) for sl in self.slices]  # each half's (h, c) [B_half, hidden]
+        in_flight = [False] * len(self.slices)
 
-    def _track_episodes(self, reward: np.ndarray, done: np.ndarray) -> None:
-        self._scores += reward
-        self._lengths += 1
+        def receive(half: int, t: int) -> None:
+            sl = self.slices[half]
+            obs, reward, terminated, truncated, info = self._recv(half)
+            done = np.logical_or(terminated, truncated)
+            rewards[t, sl] = reward
+            is_not_done[t, sl] = ~done
+            lives = info.get("lives")
+            if lives is not None:
+                life_lost[t, sl] = (lives < self._lives[sl]) & ~done
+                self._lives[sl] = lives
+            self._track_episodes(reward, done, sl)
+            keep = torch.as_tensor(~done, dtype=h.dtype, device=h.device)[:, None]
+            memory[half] = (memory[half][0] * keep, memory[half][1] * keep)
+            self.prev_observations[sl] = self._observe(obs)
+            in_flight[half] = False
+
+        for t in range(n_steps - 1):
+            for half, sl in enumerate(self.slices):
+                if in_flight[half]:  # the other half steps meanwhile
+                    receive(half, t - 1)
+                obs_buf[t, sl] = self.prev_observations[sl]
+                memory[half], readout = self.agent.step(memory[half], self.prev_observations[sl])
+                actions[t, sl] = self.agent.sample_actions(readout)
+                self.envs[half].send(actions[t, sl])
+                in_flight[half] = True
+        for half in range(len(self.slices)):
+            receive(half, n_steps - 2)
+        obs_buf[n_steps - 1] = self.prev_observations
+        self.prev_memory_states = tuple(torch.cat(m) for m in zip(*memory, strict=True))
+        arrays = (obs_buf, actions, rewards, is_not_done, life_lost)
+        return Rollout(*(x.swapaxes(0, 1) for x in arrays))
+
+    def _recv(self, half: int) -> tuple[np.ndarray, ...]:
+        """The results of `half`'s last `send`, in game order."""
+        obs, reward, terminated, truncated, info = self.envs[half].recv()
+        ids = info.get("env_id")
+        if ids is not None and np.any(np.diff(ids) < 0):
+            order = np.argsort(ids)
+            obs, reward, terminated, truncated = (
+                x[order] for x in (obs, reward, terminated, truncated)
+            )
+            info = {k: v[order] for k, v in info.items() if isinstance(v, np.ndarray)}
+        return obs, reward, terminated, truncated, info
+
+    def _track_episodes(self, reward: np.ndarray, done: np.ndarray, games: slice) -> None:
+        scores, lengths = self._scores[games], self._lengths[games]  # views
+        scores += reward
+        lengths += 1
         for b in np.flatnonzero(done):
-            self.episode_scores.append(float(self._scores[b]))
-            self.episode_lengths.append(int(self._lengths[b]))
-        self._scores[done] = 0.0
-        self._lengths[done] = 0
+            self.episode_scores.append(float(scores[b]))
+            self.episode_lengths.append(int(lengths[b]))
+        scores[done] = 0.0
+        lengths[done] = 0
 
     def pop_episodes(self) -> tuple[list[float], list[int]]:
         """Scores and lengths of the games finished since the last call."""
@@ -138,4 +235,5 @@ class EnvPool:
         return scores, lengths
 
     def close(self) -> None:
-        self.env.close()
+        for env in self.envs:
+            env.close()

@@ -49,7 +49,7 @@ from .stopping import StopOnSignals
 from .update import train_on_rollout
 
 RESUMABLE = frozenset(
-    "frames progress device torch_threads env_threads eval_every eval_games log_every "
+    "frames progress device torch_threads env_threads overlap eval_every eval_games log_every "
     "checkpoint_every checkpoint_minutes keep_checkpoints max_nonfinite dist_timeout_s".split()
 )
 """Settings a resumed run may change; the others define the run and stay as they were."""
@@ -220,6 +220,7 @@ class Trainer:
             config.n_games,
             seed=config.seed + first_game,
             env_threads=config.env_threads or cores,
+            overlap=config.overlap,
         )
         self.frames_per_update = config.frames_per_update * self.dist.world_size  # all ranks
         self.logger: MetricsLogger | _NullLogger = _NullLogger()
@@ -363,9 +364,15 @@ class Trainer:
                     while self.frames < c.frames and not stopping:
                         t0 = time.perf_counter()
                         memory = tuple(m.clone() for m in self.pool.prev_memory_states)
-                        rollout = self.pool.interact(c.rollout_len + 1)
+                        rollout = self.pool.play(c.rollout_len + 1)
                         metrics = train_on_rollout(
-                            self.agent, self.optimizer, *rollout, memory, **hyper, sync=sync
+                            self.agent,
+                            self.optimizer,
+                            *rollout[:4],
+                            memory,
+                            value_ends=rollout.life_lost if c.cut_at_life_loss else None,
+                            **hyper,
+                            sync=sync,
                         )
                         stopping = sync.any_stop if sync else stop.signum is not None
                         self._count_nonfinite(metrics)

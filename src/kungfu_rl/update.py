@@ -34,6 +34,7 @@ def train_on_rollout(
     value_coef: float = 0.5,
     reward_scale: float = 1.0,
     max_grad_norm: float = 0.5,
+    value_ends: ArrayLike | None = None,
     time_major: bool = False,
     sync: Callable[[list[torch.Tensor], bool], bool] | None = None,
 ) -> dict[str, float]:
@@ -46,6 +47,8 @@ def train_on_rollout(
 
     The replay zeroes memory where the pool did; returns are cut at episode ends and
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
+    `value_ends` [B, T+1] (1 where a life was lost, say) also cuts the returns there,
+    without touching the memory: the game and its memory go on.
     A non-finite loss or gradient skips the step (`loss/skipped` = 1).
     `sync(grads, loss_is_nonfinite) -> any_rank_nonfinite` averages the gradients over the
     ranks of a distributed run (see `distributed.GradientSync`) before the clip.
@@ -56,8 +59,9 @@ def train_on_rollout(
     act = _tensor(actions, device, torch.int64)
     rew = _tensor(rewards, device, torch.float32)
     mask = _tensor(is_not_done, device, torch.float32)
+    cut = mask if value_ends is None else mask * (1 - _tensor(value_ends, device, torch.float32))
     if not time_major:
-        obs, act, rew, mask = (x.transpose(0, 1) for x in (obs, act, rew, mask))
+        obs, act, rew, mask, cut = (x.transpose(0, 1) for x in (obs, act, rew, mask, cut))
     T = obs.shape[0] - 1  # transitions; obs[T] is only bootstrapped from
     if T < 1:
         raise ValueError("a rollout needs at least 2 observations (interact(n_steps >= 2))")
@@ -66,9 +70,9 @@ def train_on_rollout(
     logits, values, _ = agent.unroll(obs, memory, mask)  # [T+1, B, A], [T+1, B]
     bootstrap = values[T].detach()  # [B]
     logits, values = logits[:T], values[:T]
-    rew, mask, act = rew[:T] * reward_scale, mask[:T], act[:T]  # [T, B]
+    rew, cut, act = rew[:T] * reward_scale, cut[:T], act[:T]  # [T, B]
 
-    advantages = gae_advantages(rew, values.detach(), mask, bootstrap, gamma, gae_lambda)
+    advantages = gae_advantages(rew, values.detach(), cut, bootstrap, gamma, gae_lambda)
     returns = advantages + values.detach()  # [T, B]
     loss, metrics = actor_critic_loss(
         logits,

@@ -1,0 +1,179 @@
+"""Score: train with given settings and seeds, evaluate each run on 20 full games, write JSON.
+
+    python benchmarks/score.py --tag default-10M --seeds 0 1 2
+    python benchmarks/score.py --tag core-none-5M --frames 5_000_000 --seeds 0 -- --core none
+
+Each seed is one `kungfu train --frames F --seed S [extra flags]` (run folder
+`<runs-dir>/<tag>-seed<S>`), then `kungfu eval RUN --games 20` on its final checkpoint
+(sticky actions, all lives, raw score). `--parallel` runs the seeds at the same time, one
+torch and one emulator thread each (faster in all on 2 cores; each run's wall time is then
+longer than alone, and the JSON says so). An existing finished run folder is evaluated
+again, not retrained (`--retrain` to start over).
+
+The JSON (`benchmarks/results/score-<tag>.json`) holds per seed: the 20 scores and their
+statistics, frames, wall time of training, the frames and minutes at which training games
+first averaged 10,000 (over the last 100 games), and the machine's load and versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BAR = 10_000.0
+WINDOW = 100  # training games in the moving mean that decides "first reached the bar"
+
+
+def kungfu(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kungfu_rl", *args]
+
+
+def time_to_bar(metrics_csv: Path, bar: float = BAR, window: int = WINDOW) -> dict | None:
+    """First logged row where the last `window` finished training games average >= `bar`.
+
+    metrics.csv holds, per row, the mean score and the count of games finished since the
+    previous row; the moving mean weights each row's mean by its count.
+    """
+    rows: list[tuple[float, int]] = []  # (mean score, games) per row, newest last
+    with metrics_csv.open() as f:
+        for row in csv.DictReader(f):
+            n = int(float(row["rollout/episodes"] or 0))
+            if n:
+                rows.append((float(row["rollout/episode_score"]), n))
+            total, games = 0.0, 0
+            for mean, k in reversed(rows):
+                take = min(k, window - games)
+                total, games = total + mean * take, games + take
+                if games >= window:
+                    break
+            if games >= window and total / games >= bar:
+                return {
+                    "frames": int(row["frames"]),
+                    "minutes": round(float(row["time/elapsed_s"]) / 60, 2),
+                    "update": int(row["update"]),
+                }
+    return None
+
+
+def newest_eval(run_dir: Path) -> dict:
+    """The newest `kungfu eval` record of a run (eval-final-* are the trainer's own)."""
+    records = [p for p in run_dir.glob("eval-*.json") if not p.name.startswith("eval-final")]
+    return json.loads(max(records, key=lambda p: p.stat().st_mtime).read_text())
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tag", required=True, help="names the run folders and the JSON")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--frames", type=float, default=None, help="default: the package's")
+    parser.add_argument("--games", type=int, default=20)
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    parser.add_argument("--parallel", action="store_true", help="train all seeds at once")
+    parser.add_argument("--retrain", action="store_true", help="delete and retrain runs")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
+    args = parser.parse_args()
+    out = args.out or Path(f"benchmarks/results/score-{args.tag}.json")
+
+    runs = {s: args.runs_dir / f"{args.tag}-seed{s}" for s in args.seeds}
+    todo = []
+    for seed, run in runs.items():
+        done = (run / "report.html").exists()
+        if args.retrain or not done:
+            shutil.rmtree(run, ignore_errors=True)
+            todo.append(seed)
+    load_before = load()
+    threads = ["--torch-threads", "1", "--env-threads", "1"] if args.parallel else []
+    frames = ["--frames", str(int(args.frames))] if args.frames else []
+    procs: dict[int, tuple[subprocess.Popen, float]] = {}
+    walls: dict[int, float] = {}  # seed -> seconds of training
+    for seed in todo:
+        cmd = kungfu(
+            "train",
+            *frames,
+            "--seed",
+            str(seed),
+            "--runs-dir",
+            str(args.runs_dir),
+            "--run-name",
+            runs[seed].name,
+            "--no-progress",
+            *threads,
+            *args.train_args,
+        )
+        print("$", " ".join(cmd[2:]), flush=True)
+        args.runs_dir.mkdir(parents=True, exist_ok=True)
+        log = (args.runs_dir / f"{runs[seed].name}.log").open("w")
+        procs[seed] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), time.time())
+        if not args.parallel:
+            walls.update(_wait(procs))
+    walls.update(_wait(procs))
+    for seed, wall in walls.items():
+        note = {"train_wall_s": wall, "parallel_runs": len(todo) if args.parallel else 1}
+        (runs[seed] / "score-train.json").write_text(json.dumps(note))
+
+    results = []
+    for seed, run in runs.items():
+        print("$ kungfu eval", run, "--games", args.games, flush=True)
+        subprocess.run(kungfu("eval", str(run), "--games", str(args.games)), check=True)
+        record = newest_eval(run)
+        config = json.loads((run / "config.json").read_text())
+        results.append(
+            {
+                "seed": seed,
+                "run": str(run),
+                "frames": record["frames"],
+                **json.loads((run / "score-train.json").read_text()),
+                "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores")},
+                "first_reached_10000": time_to_bar(run / "metrics.csv"),
+                "config": config,
+            }
+        )
+        print(f"seed {seed}: 20-game mean {record['mean']:.0f}", flush=True)
+    means = [r["eval"]["mean"] for r in results]
+    summary = {
+        "tag": args.tag,
+        "command": "python benchmarks/score.py " + " ".join(sys.argv[1:]),
+        "results": results,
+        "passed": sum(m >= BAR for m in means),
+        "mean_of_means": sum(means) / len(means),
+        "load_before": load_before,
+        "load_after": load(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "versions": record["versions"],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+    print(f"{summary['passed']} of {len(means)} seeds at >= {BAR:,.0f}; wrote {out}")
+
+
+def _wait(procs: dict[int, tuple[subprocess.Popen, float]]) -> dict[int, float]:
+    """Wait for every training process; each one's wall time, seconds, as it ends."""
+    walls = {}
+    while procs:
+        for seed, (proc, start) in list(procs.items()):
+            if proc.poll() is None:
+                continue
+            if proc.returncode != 0:
+                raise SystemExit(f"training seed {seed} exited with code {proc.returncode}")
+            walls[seed] = round(time.time() - start, 1)
+            del procs[seed]
+        time.sleep(2)
+    return walls
+
+
+if __name__ == "__main__":
+    main()
