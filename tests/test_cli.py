@@ -104,6 +104,15 @@ def test_plot_draws_a_png(run_dir):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_plot_compares_runs_in_one_png(run_dir, tmp_path):
+    out = tmp_path / "compare.png"
+    result = kungfu("plot", run_dir, run_dir, "--labels", "lstm", "none", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = kungfu("plot", run_dir, run_dir, "--labels", "one", "--out", out)
+    assert result.returncode == 2 and "--labels" in result.stderr
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
@@ -117,6 +126,7 @@ def test_plot_draws_a_png(run_dir):
         (["eval", "no/such/run"], "no/such/run"),
         (["eval", "--games", "0", "."], "--games"),
         (["plot", "no/such/run"], "no/such/run"),
+        (["plot", ".", "."], "--out"),
         (["report", "no/such/run"], "no/such/run"),
         (["dance"], "dance"),
     ],

@@ -89,8 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=whole_number, default=12345, help="seed of the first game")
     ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
-    plot = sub.add_parser("plot", help="draw the learning curves of a run")
-    plot.add_argument("run", type=Path, help="a run folder")
+    plot = sub.add_parser(
+        "plot", help="draw the learning curves of a run, or compare the scores of several"
+    )
+    plot.add_argument("runs", type=Path, nargs="+", metavar="run", help="run folders")
+    plot.add_argument(
+        "--out", type=Path, help="PNG to write (default: RUN/plots/learning_curves.png)"
+    )
+    plot.add_argument("--labels", nargs="+", help="legend names of the runs (default: folders)")
 
     report = sub.add_parser("report", help="write RUN/report.html, a one-page run report")
     report.add_argument("run", type=Path, help="a run folder")
@@ -180,17 +186,28 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .plots import plot_learning_curves
+    from .plots import plot_comparison, plot_learning_curves
 
-    metrics = args.run / "metrics.csv"
-    if not args.run.is_dir():
-        raise UsageError(f"no run folder at {args.run}")
-    if not metrics.is_file():
-        raise UsageError(f"{args.run} has no metrics.csv")
+    if len(args.runs) > 1 and args.out is None:
+        raise UsageError("comparing runs needs --out PNG")
+    for run in args.runs:
+        if not run.is_dir():
+            raise UsageError(f"no run folder at {run}")
+        if not (run / "metrics.csv").is_file():
+            raise UsageError(f"{run} has no metrics.csv")
+    labels = args.labels or [run.name for run in args.runs]
+    if len(labels) != len(args.runs):
+        raise UsageError(f"--labels names {len(labels)} runs, but {len(args.runs)} were given")
     try:
-        out = plot_learning_curves(
-            metrics, args.run / "plots" / "learning_curves.png", title=args.run.name
-        )
+        if len(args.runs) == 1:
+            run = args.runs[0]
+            out = args.out or run / "plots" / "learning_curves.png"
+            out = plot_learning_curves(run / "metrics.csv", out, title=labels[0])
+        else:
+            metrics = {
+                label: run / "metrics.csv" for label, run in zip(labels, args.runs, strict=True)
+            }
+            out = plot_comparison(metrics, args.out)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(f"wrote {out}")

@@ -81,3 +81,39 @@ def plot_learning_curves(metrics_csv: Path, out_png: Path, title: str = "") -> P
     fig.savefig(out_png, dpi=100)
     plt.close(fig)
     return out_png
+
+
+def plot_comparison(runs: dict[str, Path], out_png: Path, title: str = "") -> Path:
+    """Several runs' scores in one figure: against frames, and against wall-clock minutes.
+
+    `runs` maps a legend label to a metrics.csv. Training-game scores are drawn as an EWMA
+    (span 10), evaluation means (full games) as dots of the same colour.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
+    for i, (label, metrics_csv) in enumerate(runs.items()):
+        m = read_metrics(metrics_csv)
+        if not m.get("frames"):
+            raise ValueError(f"{metrics_csv} has no rows yet")
+        color = f"C{i}"
+        for ax, x in (
+            (axes[0], np.asarray(m["frames"]) / 1e6),
+            (axes[1], np.asarray(m["time/elapsed_s"]) / 60),
+        ):
+            xs, ys = _finite(x, m["rollout/episode_score"])
+            ax.plot(xs, ewma(ys, span=10), color=color, label=f"{label}: training games, EWMA@10")
+            xs, ys = _finite(x, m["eval/score_mean"])
+            ax.plot(xs, ys, "o", color=color, label=f"{label}: evaluation mean")
+    axes[0].set_xlabel("frames (millions)")
+    axes[1].set_xlabel("wall-clock minutes")
+    axes[0].set_ylabel("game score")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="upper left")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png
