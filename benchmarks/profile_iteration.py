@@ -25,7 +25,8 @@ from kungfu_rl.trainer import Trainer
 
 # phase -> (file fragment, function name) of the calls whose cumulative time it is
 PHASES = {
-    "emulator (AtariVectorEnv.step)": ("ale_py/vector_env.py", "step"),
+    # with overlap, only the time the loop waits for the emulator; its threads run meanwhile
+    "waiting for the emulator (AtariVectorEnv.recv)": ("ale_py/vector_env.py", "recv"),
     "preprocessing (crop + resize)": ("kungfu_rl/envs.py", "preprocess"),
     "acting forward": ("kungfu_rl/agent.py", "step"),
     "action sampling": ("kungfu_rl/agent.py", "sample_actions"),
@@ -39,19 +40,25 @@ PHASES = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=60)
+    parser.add_argument(
+        "--overlap", action=argparse.BooleanOptionalAction, default=Config().overlap
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/profile.json"))
     args = parser.parse_args()
     run_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"kungfu-profile-{os.getpid()}"
     run_dir.mkdir(parents=True)
-    config = Config(eval_every=0, progress=False).validate()
+    config = Config(eval_every=0, progress=False, overlap=args.overlap).validate()
     trainer = Trainer(config, run_dir)
     hyper = config.update_settings()
     from kungfu_rl.update import train_on_rollout
 
     def iteration() -> None:
         memory = tuple(m.clone() for m in trainer.pool.prev_memory_states)
-        rollout = trainer.pool.interact(config.rollout_len + 1)
-        train_on_rollout(trainer.agent, trainer.optimizer, *rollout, memory, **hyper)
+        rollout = trainer.pool.play(config.rollout_len + 1)
+        ends = rollout.life_lost if config.cut_at_life_loss else None
+        train_on_rollout(
+            trainer.agent, trainer.optimizer, *rollout[:4], memory, value_ends=ends, **hyper
+        )
 
     for _ in range(5):
         iteration()  # warm-up
@@ -74,7 +81,8 @@ def main() -> None:
     steps = args.updates * config.rollout_len * config.n_games
     print(
         f"{args.updates} iterations, {steps:,} agent steps, {wall:.1f} s under cProfile "
-        f"({steps / wall:,.0f} steps/s; torch threads {torch.get_num_threads()})"
+        f"({steps / wall:,.0f} steps/s; torch threads {torch.get_num_threads()}, "
+        f"overlap {config.overlap})"
     )
     for phase, seconds in phases.items():
         print(
@@ -83,6 +91,7 @@ def main() -> None:
         )
     report = {
         "updates": args.updates,
+        "overlap": config.overlap,
         "agent_steps": steps,
         "wall_s": wall,
         "phases_s": phases,

@@ -48,10 +48,12 @@ def raw_env(n_games: int, env_threads: int, seconds: float) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def acting(n_games: int, env_threads: int, torch_threads: int, seconds: float) -> float:
+def acting(
+    n_games: int, env_threads: int, torch_threads: int, seconds: float, overlap: bool
+) -> float:
     torch.set_num_threads(torch_threads)
     agent = RecurrentAgent()
-    pool = EnvPool(agent, make_env, n_games, seed=0, env_threads=env_threads)
+    pool = EnvPool(agent, make_env, n_games, seed=0, env_threads=env_threads, overlap=overlap)
     rollout_len = Config().rollout_len
     pool.interact(rollout_len + 1)  # warm-up
     steps, start = 0, time.perf_counter()
@@ -62,7 +64,9 @@ def acting(n_games: int, env_threads: int, torch_threads: int, seconds: float) -
     return steps / (time.perf_counter() - start)
 
 
-def training(n_games: int, env_threads: int, torch_threads: int, seconds: float) -> dict:
+def training(
+    n_games: int, env_threads: int, torch_threads: int, seconds: float, overlap: bool
+) -> dict:
     """`kungfu train` in a child process; its logged frames/s and its peak memory."""
     c = Config()
     updates = max(40, int(seconds * 1300 / (n_games * c.rollout_len)))
@@ -89,6 +93,7 @@ def training(n_games: int, env_threads: int, torch_threads: int, seconds: float)
         str(torch_threads),
         "--env-threads",
         str(env_threads),
+        "--overlap" if overlap else "--no-overlap",
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -102,11 +107,14 @@ def training(n_games: int, env_threads: int, torch_threads: int, seconds: float)
     }
 
 
-def measure(n_games: int, env_threads: int, torch_threads: int, seconds: float) -> dict:
+def measure(
+    n_games: int, env_threads: int, torch_threads: int, seconds: float, overlap: bool = True
+) -> dict:
     a = raw_env(n_games, env_threads, seconds)
-    b = acting(n_games, env_threads, torch_threads, seconds)
-    c = training(n_games, env_threads, torch_threads, seconds)
+    b = acting(n_games, env_threads, torch_threads, seconds, overlap)
+    c = training(n_games, env_threads, torch_threads, seconds, overlap)
     return {
+        "overlap": overlap,
         "n_games": n_games,
         "env_threads": env_threads,
         "torch_threads": torch_threads,
@@ -167,10 +175,12 @@ def main() -> None:
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     c = Config()
-    default = measure(c.n_games, c.env_threads or cores, c.torch_threads or cores, args.seconds)
+    threads = (c.env_threads or cores, c.torch_threads or cores)
+    default = measure(c.n_games, *threads, args.seconds, c.overlap)
+    without = measure(c.n_games, *threads, args.seconds, not c.overlap)
     print(
         f"defaults: {c.n_games} games, {default['env_threads']} emulator threads, "
-        f"{default['torch_threads']} torch threads ({cores} cores)"
+        f"{default['torch_threads']} torch threads ({cores} cores), overlap {c.overlap}"
     )
     print(f"  (a) raw vector env + crop/resize  {default['raw_steps_per_s']:8,.0f} steps/s")
     print(
@@ -185,7 +195,17 @@ def main() -> None:
         f"  (d) training peak resident memory {default['training_peak_rss_mib']:8,.0f} MiB"
         f"     (target <= 1536 MiB)"
     )
-    report = {"default": default, "cores": cores, "seconds": args.seconds}
+    print(
+        f"  overlap {not c.overlap}: acting {without['acting_steps_per_s']:,.0f} "
+        f"({without['acting_over_raw']:.0%}), training {without['training_steps_per_s']:,.0f} "
+        f"({without['training_over_raw']:.0%}); raw this time {without['raw_steps_per_s']:,.0f}"
+    )
+    report = {
+        "default": default,
+        f"overlap_{not c.overlap}": without,
+        "cores": cores,
+        "seconds": args.seconds,
+    }
     if args.sweep:
         rows = []
         for games in (8, 16, 32, 64):
