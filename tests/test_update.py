@@ -126,3 +126,25 @@ def test_value_ends_cut_the_returns_but_not_the_memory():
     game_end[:, 2] = 0
     assert not torch.allclose(cut_returns, base)
     assert not torch.allclose(cut_returns, _one_sgd_update(obs, actions, rewards, game_end))
+
+
+def test_channels_last_convolutions_give_the_channels_first_outputs():
+    """The agent keeps its conv stack channels-last (faster on CPU); the numbers must not move."""
+    torch.manual_seed(0)
+    agent = RecurrentAgent((1, 42, 42), 5, hidden=16, channels=8)
+    obs = torch.randint(0, 256, (6, 4, 1, 42, 42), dtype=torch.uint8)
+    mask = (torch.rand(6, 4) > 0.2).float()
+    memory = tuple(torch.randn(4, 16) for _ in range(2))
+    fast_logits, fast_values, _ = agent.unroll(obs, memory, mask)
+    fast_logits.sum().backward()
+    fast_grads = [p.grad.clone() for p in agent.conv.parameters()]
+    agent.zero_grad()
+    agent.conv.to(memory_format=torch.contiguous_format)
+    agent.encode_conv = lambda x: agent.conv(x.float() / 255.0)  # the plain path
+    assert agent.conv[0].weight.is_contiguous()
+    logits, values, _ = agent.unroll(obs, memory, mask)
+    logits.sum().backward()
+    torch.testing.assert_close(fast_logits, logits, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fast_values, values, rtol=1e-5, atol=1e-5)
+    for fast, plain in zip(fast_grads, agent.conv.parameters(), strict=True):
+        torch.testing.assert_close(fast, plain.grad, rtol=1e-4, atol=1e-5)
