@@ -119,18 +119,19 @@ def test_same_seed_same_first_updates(tmp_path):
 
 
 def test_non_finite_updates_stop_the_run_with_its_last_checkpoint_intact(tmp_path, monkeypatch):
-    real_interact = EnvPool.interact
+    real_play = EnvPool.play
     calls = {"n": 0}
 
     def poisoned(self, n_steps):
-        obs, actions, rewards, is_not_done = real_interact(self, n_steps)
+        rollout = real_play(self, n_steps)
         calls["n"] += 1
         if calls["n"] > 5:  # from update 6 on, a reward is NaN
-            rewards = rewards.copy()
+            rewards = rollout.rewards.copy()
             rewards[0, 0] = float("nan")
-        return obs, actions, rewards, is_not_done
+            rollout = rollout._replace(rewards=rewards)
+        return rollout
 
-    monkeypatch.setattr(EnvPool, "interact", poisoned)
+    monkeypatch.setattr(EnvPool, "play", poisoned)
     config = tiny(tmp_path, updates=20, max_nonfinite=3)
     with pytest.raises(TrainingFailed, match="3 non-finite updates in a row") as err:
         train(config)
