@@ -7,12 +7,14 @@ Each seed is one `kungfu train --frames F --seed S [extra flags]` (run folder
 `<runs-dir>/<tag>-seed<S>`), then `kungfu eval RUN --games 20` on its final checkpoint
 (sticky actions, all lives, raw score). `--parallel` runs the seeds at the same time, one
 torch and one emulator thread each (faster in all on 2 cores; each run's wall time is then
-longer than alone, and the JSON says so). An existing finished run folder is evaluated
-again, not retrained (`--retrain` to start over).
+longer than alone, and the JSON says so). A run folder whose training finished is evaluated
+again, not retrained; an unfinished one stops the script (resume it, or `--retrain` to
+start over).
 
 The JSON (`benchmarks/results/score-<tag>.json`) holds per seed: the 20 scores and their
-statistics, frames, wall time of training, the frames and minutes at which training games
-first averaged 10,000 (over the last 100 games), and the machine's load and versions.
+statistics, frames, wall time of training (the run's own clock, `time/elapsed_s`, summed
+over the sessions of a resumed run), the frames and minutes at which training games first
+averaged 10,000 (over the last 100 games), and the machine's load and versions.
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ def time_to_bar(metrics_csv: Path, bar: float = BAR, window: int = WINDOW) -> di
     return None
 
 
+def train_seconds(metrics_csv: Path) -> float:
+    """The run's own clock at its last metrics row (all sessions of a resumed run)."""
+    with metrics_csv.open() as f:
+        last = list(csv.DictReader(f))[-1]
+    return round(float(last["time/elapsed_s"]), 1)
+
+
 def newest_eval(run_dir: Path) -> dict:
     """The newest `kungfu eval` record of a run (eval-final-* are the trainer's own)."""
     records = [p for p in run_dir.glob("eval-*.json") if not p.name.startswith("eval-final")]
@@ -83,22 +92,27 @@ def main() -> None:
     parser.add_argument("--parallel", action="store_true", help="train all seeds at once")
     parser.add_argument("--retrain", action="store_true", help="delete and retrain runs")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--note", default="", help="said in the JSON and the README table")
     parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
     args = parser.parse_args()
     out = args.out or Path(f"benchmarks/results/score-{args.tag}.json")
 
     runs = {s: args.runs_dir / f"{args.tag}-seed{s}" for s in args.seeds}
-    todo = []
+    todo = []  # seeds to train
     for seed, run in runs.items():
-        done = (run / "report.html").exists()
-        if args.retrain or not done:
+        if args.retrain:
             shutil.rmtree(run, ignore_errors=True)
+        finished = any(run.glob("eval-final-*.json"))  # written as training ends
+        if run.exists() and not finished:
+            raise SystemExit(
+                f"{run} exists but did not finish: `kungfu train --resume {run}`, or --retrain"
+            )
+        if not finished:
             todo.append(seed)
     load_before = load()
     threads = ["--torch-threads", "1", "--env-threads", "1"] if args.parallel else []
     frames = ["--frames", str(int(args.frames))] if args.frames else []
-    procs: dict[int, tuple[subprocess.Popen, float]] = {}
-    walls: dict[int, float] = {}  # seed -> seconds of training
+    procs: dict[int, subprocess.Popen] = {}
     for seed in todo:
         cmd = kungfu(
             "train",
@@ -116,12 +130,12 @@ def main() -> None:
         print("$", " ".join(cmd[2:]), flush=True)
         args.runs_dir.mkdir(parents=True, exist_ok=True)
         log = (args.runs_dir / f"{runs[seed].name}.log").open("w")
-        procs[seed] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), time.time())
+        procs[seed] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         if not args.parallel:
-            walls.update(_wait(procs))
-    walls.update(_wait(procs))
-    for seed, wall in walls.items():
-        note = {"train_wall_s": wall, "parallel_runs": len(todo) if args.parallel else 1}
+            _wait(procs)
+    _wait(procs)
+    for seed in todo:
+        note = {"parallel_runs": len(todo) if args.parallel else 1}
         (runs[seed] / "score-train.json").write_text(json.dumps(note))
 
     results = []
@@ -130,12 +144,14 @@ def main() -> None:
         subprocess.run(kungfu("eval", str(run), "--games", str(args.games)), check=True)
         record = newest_eval(run)
         config = json.loads((run / "config.json").read_text())
+        sidecar = run / "score-train.json"
         results.append(
             {
                 "seed": seed,
                 "run": str(run),
                 "frames": record["frames"],
-                **json.loads((run / "score-train.json").read_text()),
+                "train_wall_s": train_seconds(run / "metrics.csv"),
+                **(json.loads(sidecar.read_text()) if sidecar.exists() else {}),
                 "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores")},
                 "first_reached_10000": time_to_bar(run / "metrics.csv"),
                 "config": config,
@@ -149,6 +165,7 @@ def main() -> None:
         "results": results,
         "passed": sum(m >= BAR for m in means),
         "mean_of_means": sum(means) / len(means),
+        "note": args.note,
         "load_before": load_before,
         "load_after": load(),
         "cpus": os.cpu_count(),
@@ -160,19 +177,16 @@ def main() -> None:
     print(f"{summary['passed']} of {len(means)} seeds at >= {BAR:,.0f}; wrote {out}")
 
 
-def _wait(procs: dict[int, tuple[subprocess.Popen, float]]) -> dict[int, float]:
-    """Wait for every training process; each one's wall time, seconds, as it ends."""
-    walls = {}
+def _wait(procs: dict[int, subprocess.Popen]) -> None:
+    """Wait for every training process; stop at the first that fails."""
     while procs:
-        for seed, (proc, start) in list(procs.items()):
+        for seed, proc in list(procs.items()):
             if proc.poll() is None:
                 continue
             if proc.returncode != 0:
                 raise SystemExit(f"training seed {seed} exited with code {proc.returncode}")
-            walls[seed] = round(time.time() - start, 1)
             del procs[seed]
         time.sleep(2)
-    return walls
 
 
 if __name__ == "__main__":
