@@ -48,9 +48,10 @@ def rows(path: Path) -> list[str]:
             f"| {wall} | {reached} | `{data['command']}` |"
         )
     n = len(data["results"])
+    note = data.get("note", "")
     out.append(
         f"| **{data['tag']}: {data['passed']} of {n} seeds ≥ 10,000** | all | | "
-        f"**{data['mean_of_means']:,.0f}** (mean of the {n} means) | | | |"
+        f"**{data['mean_of_means']:,.0f}** (mean of the {n} means) | | | {note} |"
     )
     return out
 
