@@ -127,6 +127,7 @@ def test_plot_compares_runs_in_one_png(run_dir, tmp_path):
         (["eval", "--games", "0", "."], "--games"),
         (["plot", "no/such/run"], "no/such/run"),
         (["plot", ".", "."], "--out"),
+        (["train", "--lr-schedule", "cosine"], "--lr-schedule"),
         (["report", "no/such/run"], "no/such/run"),
         (["dance"], "dance"),
     ],

@@ -11,6 +11,8 @@ from typing import Any
 from .agent import CORES
 from .envs import GameSettings, resolve_game
 
+LR_SCHEDULES = ("constant", "linear")
+
 
 class ConfigError(ValueError):
     """A setting a user gave that cannot work; the message is one line for the command line."""
@@ -45,6 +47,9 @@ class Config:
 
     # learning
     lr: float = _opt(3e-4, "Adam learning rate")
+    lr_schedule: str = _opt(
+        "constant", "constant, or linear: the rate falls linearly to 0 at --frames"
+    )
     gamma: float = _opt(0.99, "discount factor, in (0, 1]")
     gae_lambda: float = _opt(0.95, "GAE lambda in [0, 1]; 1 is the notebook's n-step return")
     entropy_coef: float = _opt(0.01, "weight of the entropy bonus")
@@ -101,6 +106,10 @@ class Config:
         for name in ("entropy_coef", "value_coef"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(
+                f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
+            )
         if not 0 < self.gamma <= 1:
             raise ConfigError(f"--gamma must be in (0, 1], got {self.gamma}")
         if not 0 <= self.gae_lambda <= 1:
@@ -129,6 +138,12 @@ class Config:
         """The keyword arguments of `train_on_rollout` that this config sets."""
         names = "gamma gae_lambda entropy_coef value_coef reward_scale max_grad_norm"
         return {name: getattr(self, name) for name in names.split()}
+
+    def lr_at(self, frames: int) -> float:
+        """The learning rate for the update that starts after `frames` frames."""
+        if self.lr_schedule == "linear":
+            return self.lr * max(0.0, 1.0 - frames / self.frames)
+        return self.lr
 
     @property
     def frames_per_update(self) -> int:

@@ -363,6 +363,8 @@ class Trainer:
                 try:
                     while self.frames < c.frames and not stopping:
                         t0 = time.perf_counter()
+                        for group in self.optimizer.param_groups:
+                            group["lr"] = c.lr_at(self.frames)
                         memory = tuple(m.clone() for m in self.pool.prev_memory_states)
                         rollout = self.pool.play(c.rollout_len + 1)
                         metrics = train_on_rollout(
