@@ -77,7 +77,9 @@ class Config:
     torch_threads: int = _opt(0, "torch intra-op threads (0: one per core)")
     env_threads: int = _opt(0, "emulator threads (0: one per core)")
     overlap: bool = _opt(
-        True, "emulate half the games while the network picks the other half's actions"
+        False,
+        "emulate half the games while the network picks the other half's actions "
+        "(no faster on 2 cores: benchmarks/throughput.py)",
     )
     progress: bool = _opt(True, "show a progress bar")
     dist_timeout_s: float = _opt(
