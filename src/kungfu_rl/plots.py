@@ -35,6 +35,18 @@ def _finite(x: list[float], y: list[float]) -> tuple[np.ndarray, np.ndarray]:
     return x_arr[keep], y_arr[keep]
 
 
+def _save(fig: plt.Figure, out_png: Path, title: str) -> Path:
+    """Title, lay out and write `fig` to `out_png` (folders made as needed), then close it."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+    return out_png
+
+
 def plot_learning_curves(metrics_csv: Path, out_png: Path, title: str = "") -> Path:
     """Score (training games and evaluations, with EWMA span 10), entropy and losses vs frames."""
     m = read_metrics(metrics_csv)
@@ -73,14 +85,7 @@ def plot_learning_curves(metrics_csv: Path, out_png: Path, title: str = "") -> P
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
 
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
-    return out_png
+    return _save(fig, out_png, title)
 
 
 def plot_comparison(runs: dict[str, Path], out_png: Path, title: str = "") -> Path:
@@ -109,11 +114,4 @@ def plot_comparison(runs: dict[str, Path], out_png: Path, title: str = "") -> Pa
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="upper left")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
-    return out_png
+    return _save(fig, out_png, title)

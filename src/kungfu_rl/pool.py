@@ -176,7 +176,8 @@ class EnvPool:
 
         def receive(half: int, t: int) -> None:
             sl = self.slices[half]
-            obs, reward, terminated, truncated, info = self._recv(half)
+            # in sync mode (batch_size = its games) a vector env answers in game order
+            obs, reward, terminated, truncated, info = self.envs[half].recv()
             done = np.logical_or(terminated, truncated)
             rewards[t, sl] = reward
             is_not_done[t, sl] = ~done
@@ -205,18 +206,6 @@ class EnvPool:
         self.prev_memory_states = tuple(torch.cat(m) for m in zip(*memory, strict=True))
         arrays = (obs_buf, actions, rewards, is_not_done, life_lost)
         return Rollout(*(x.swapaxes(0, 1) for x in arrays))
-
-    def _recv(self, half: int) -> tuple[np.ndarray, ...]:
-        """The results of `half`'s last `send`, in game order."""
-        obs, reward, terminated, truncated, info = self.envs[half].recv()
-        ids = info.get("env_id")
-        if ids is not None and np.any(np.diff(ids) < 0):
-            order = np.argsort(ids)
-            obs, reward, terminated, truncated = (
-                x[order] for x in (obs, reward, terminated, truncated)
-            )
-            info = {k: v[order] for k, v in info.items() if isinstance(v, np.ndarray)}
-        return obs, reward, terminated, truncated, info
 
     def _track_episodes(self, reward: np.ndarray, done: np.ndarray, games: slice) -> None:
         scores, lengths = self._scores[games], self._lengths[games]  # views
