@@ -131,3 +131,22 @@ def test_life_lost_marks_lost_lives_but_not_game_ends():
         np.testing.assert_array_equal(rollout.life_lost[b], expected)
         assert rollout.is_not_done[b, 8] == 0 and rollout.is_not_done[b].sum() == 12
     pool.close()
+
+
+def test_acting_threads_apply_while_playing_and_are_restored():
+    seen = []
+
+    class ThreadsAgent(RecordingAgent):
+        def step(self, prev_state, obs_t):
+            seen.append(torch.get_num_threads())
+            return super().step(prev_state, obs_t)
+
+    agent = ThreadsAgent((1, 42, 42), 3, hidden=16, channels=4)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=2, seed=0, acting_threads=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        pool.play(4)
+        assert seen == [1, 1, 1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

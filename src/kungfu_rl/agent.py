@@ -47,11 +47,11 @@ class RecurrentAgent(nn.Module):
         c = obs_shape[0]
         self.conv = nn.Sequential(
             nn.Conv2d(c, channels, kernel_size=3, stride=2),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, kernel_size=3, stride=2),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, kernel_size=3, stride=2),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Flatten(),
         )
         # channels-last convolutions: oneDNN runs the replay's forward and backward ~1.8×

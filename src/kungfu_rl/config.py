@@ -74,12 +74,15 @@ class Config:
     # machine
     seed: int = _opt(0, "random seed (games, network, sampling)")
     device: str = _opt("auto", "auto, cpu or cuda")
-    torch_threads: int = _opt(0, "torch intra-op threads (0: one per core)")
+    torch_threads: int = _opt(0, "torch intra-op threads for the update (0: one per core)")
+    acting_threads: int = _opt(
+        1, "torch threads while the games are played (0: as --torch-threads)"
+    )
     env_threads: int = _opt(0, "emulator threads (0: one per core)")
     overlap: bool = _opt(
-        False,
+        True,
         "emulate half the games while the network picks the other half's actions "
-        "(no faster on 2 cores: benchmarks/throughput.py)",
+        "(benchmarks/throughput.py)",
     )
     progress: bool = _opt(True, "show a progress bar")
     dist_timeout_s: float = _opt(
@@ -99,7 +102,14 @@ class Config:
         for name in positive.split():
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{_flag(name)} must be >= 1, got {getattr(self, name)}")
-        for name in ("noop_max", "eval_every", "torch_threads", "env_threads", "seed"):
+        for name in (
+            "noop_max",
+            "eval_every",
+            "torch_threads",
+            "acting_threads",
+            "env_threads",
+            "seed",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
         for name in ("lr", "reward_scale", "max_grad_norm", "checkpoint_minutes", "dist_timeout_s"):

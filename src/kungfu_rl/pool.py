@@ -101,11 +101,13 @@ class EnvPool:
         seed: int | None = None,
         env_threads: int = 0,
         overlap: bool = False,
+        acting_threads: int | None = None,
     ):
         if n_parallel_games < 1:
             raise ValueError(f"n_parallel_games must be >= 1, got {n_parallel_games}")
         self.agent = agent
         self.n_games = B = n_parallel_games
+        self.acting_threads = acting_threads
         probe = make_env()
         self.observation_space = probe.observation_space
         self.action_space = probe.action_space
@@ -164,6 +166,15 @@ class EnvPool:
         """
         if n_steps < 2:
             raise ValueError(f"interact needs n_steps >= 2, got {n_steps}")
+        threads = torch.get_num_threads()
+        if self.acting_threads:
+            torch.set_num_threads(self.acting_threads)
+        try:
+            return self._play(n_steps)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _play(self, n_steps: int) -> Rollout:
         B = self.n_games
         obs_buf = np.empty((n_steps, *self.prev_observations.shape), self.prev_observations.dtype)
         actions = np.zeros((n_steps, B), dtype=np.int64)

@@ -21,6 +21,7 @@ import torch
 from tqdm import tqdm
 
 from .agent import RecurrentAgent
+from .allocator import keep_freed_memory
 from .checkpoint import (
     CheckpointError,
     load_newest,
@@ -49,8 +50,9 @@ from .stopping import StopOnSignals
 from .update import train_on_rollout
 
 RESUMABLE = frozenset(
-    "frames progress device torch_threads env_threads overlap eval_every eval_games log_every "
-    "checkpoint_every checkpoint_minutes keep_checkpoints max_nonfinite dist_timeout_s".split()
+    "frames progress device torch_threads acting_threads env_threads overlap eval_every "
+    "eval_games log_every checkpoint_every checkpoint_minutes keep_checkpoints max_nonfinite "
+    "dist_timeout_s".split()
 )
 """Settings a resumed run may change; the others define the run and stay as they were."""
 
@@ -190,6 +192,7 @@ class Trainer:
             self.device = torch.device("cuda", self.dist.local_rank)
         cores = os.cpu_count() or 1
         torch.set_num_threads(config.torch_threads or cores)
+        keep_freed_memory()  # updates reuse memory instead of page-faulting (allocator.py)
         seed_everything(config.seed)
 
         make_game = env_factory(config)
@@ -221,6 +224,7 @@ class Trainer:
             seed=config.seed + first_game,
             env_threads=config.env_threads or cores,
             overlap=config.overlap,
+            acting_threads=config.acting_threads or None,
         )
         self.frames_per_update = config.frames_per_update * self.dist.world_size  # all ranks
         self.logger: MetricsLogger | _NullLogger = _NullLogger()
