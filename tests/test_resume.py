@@ -122,8 +122,8 @@ def test_non_finite_updates_stop_the_run_with_its_last_checkpoint_intact(tmp_pat
     real_play = EnvPool.play
     calls = {"n": 0}
 
-    def poisoned(self, n_steps):
-        rollout = real_play(self, n_steps)
+    def poisoned(self, n_steps, **kwargs):
+        rollout = real_play(self, n_steps, **kwargs)
         calls["n"] += 1
         if calls["n"] > 5:  # from update 6 on, a reward is NaN
             rewards = rollout.rewards.copy()

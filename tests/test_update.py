@@ -1,12 +1,14 @@
 """The training replay: it recomputes exactly what the pool acted with, and it learns."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 from fakes import CountdownEnv
 from recording import RecordingAgent
 
-from kungfu_rl import EnvPool, RecurrentAgent, train_on_rollout
+from kungfu_rl import EnvPool, RecurrentAgent, make_env, train_on_rollout
 
 
 @pytest.mark.parametrize("core", ["lstm", "none"])
@@ -148,3 +150,35 @@ def test_channels_last_convolutions_give_the_channels_first_outputs():
     torch.testing.assert_close(fast_values, values, rtol=1e-5, atol=1e-5)
     for fast, plain in zip(fast_grads, agent.conv.parameters(), strict=True):
         torch.testing.assert_close(fast, plain.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_features_kept_while_acting_give_the_replays_gradients(overlap):
+    """The update may reuse the acting's conv features; the gradients must be the replay's."""
+    torch.manual_seed(0)
+    acted = RecurrentAgent()
+    pool = EnvPool(acted, make_env, n_parallel_games=4, seed=3, env_threads=1, overlap=overlap)
+    pool.play(100)  # mid-game, where the games' screens differ
+    memory = [m.clone() for m in pool.prev_memory_states]
+    rollout = pool.play(6, keep_features=True)
+    pool.close()
+    assert all((rollout.observations[b] != rollout.observations[0]).any() for b in (1, 2, 3))
+    assert rollout.features.shape == (4, 6, 128) and rollout.features.requires_grad
+    replayed = copy.deepcopy(acted)
+    with torch.no_grad():
+        flat = torch.as_tensor(rollout.observations).flatten(0, 1)  # [B*n, 1, 42, 42]
+        expected = replayed.encode(flat).view(4, 6, -1)
+    torch.testing.assert_close(rollout.features.detach(), expected, rtol=1e-5, atol=1e-6)
+
+    grads = []
+    for agent, features in ((acted, rollout.features), (replayed, None)):
+        optimizer = torch.optim.SGD(agent.parameters(), lr=0.0)
+        metrics = train_on_rollout(
+            agent, optimizer, *rollout[:4], memory, features=features, max_grad_norm=1e9
+        )
+        grads.append((metrics, [p.grad.clone() for p in agent.parameters()]))
+    (m_kept, g_kept), (m_replayed, g_replayed) = grads
+    assert m_kept["loss/total"] == pytest.approx(m_replayed["loss/total"], rel=1e-5)
+    assert all(g.abs().sum() > 0 for g in g_kept)  # the conv stack gets its gradient too
+    for a, b in zip(g_kept, g_replayed, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

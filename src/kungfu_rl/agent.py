@@ -107,16 +107,24 @@ class RecurrentAgent(nn.Module):
         return new_state, self._heads(out)
 
     def unroll(
-        self, obs: torch.Tensor, prev_state: MemoryState, is_not_done: torch.Tensor
+        self,
+        obs: torch.Tensor,
+        prev_state: MemoryState,
+        is_not_done: torch.Tensor,
+        features: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, MemoryState]:
         """Replay a rollout: the conv stack on all T×B frames at once, the LSTM step by step.
 
         obs [T, B, C, H, W]; is_not_done [T, B], 0 where a game ended at step t, so the
         memory is zeroed before step t + 1, exactly as the pool did while acting.
+        `features` [T, B, hidden], `encode(obs)` as `act` returned it while playing (with
+        its graph), replaces the conv stack's forward pass; obs is then not read.
         Returns logits [T, B, n_actions], values [T, B] and the memory after step T - 1.
         """
         T, B = obs.shape[:2]
-        x = self.encode(obs.reshape(T * B, *obs.shape[2:])).view(T, B, -1)  # [T, B, hidden]
+        if features is None:
+            features = self.encode(obs.reshape(T * B, *obs.shape[2:])).view(T, B, -1)
+        x = features  # [T, B, hidden]
         if self.rnn is None:
             logits, values = self._heads(x)
             return logits, values, prev_state
@@ -139,6 +147,22 @@ class RecurrentAgent(nn.Module):
         """Like forward, for acting: obs_t may be a numpy array; no gradients are kept."""
         obs = torch.as_tensor(np.asarray(obs_t), device=self.device)
         return self.forward(prev_state, obs)
+
+    def act(
+        self, prev_state: MemoryState, obs_t: np.ndarray | torch.Tensor
+    ) -> tuple[MemoryState, tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """`step` that also returns `encode(obs_t)` [B, hidden] with its autograd graph.
+
+        The update's replay runs with the same weights as the acting did, so it can reuse
+        these features instead of running the conv stack again (`unroll(features=...)`);
+        the gradient flows back through the graph kept here.
+        """
+        obs = torch.as_tensor(np.asarray(obs_t), device=self.device)
+        with torch.enable_grad():
+            x = self.encode(obs)
+        with torch.no_grad():
+            new_state, out = self._core(prev_state, x.detach())
+            return new_state, self._heads(out), x
 
     def sample_actions(self, agent_outputs: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
         """Sample one action per game from the policy: logits [B, A] -> int64 [B]."""

@@ -69,6 +69,9 @@ class Rollout(NamedTuple):
     Entry n - 1 holds only the observation to bootstrap from (action 0, reward 0, masks 1).
     is_not_done[b, t] = 0 where game b ended at step t (its memory is zeroed after it);
     life_lost[b, t] = 1 where game b lost a life at step t and goes on.
+    features [B, n, hidden] (`play(n, keep_features=True)` only, else None): the agent's
+    `encode` of every observation, with the autograd graph of steps 0..n-2, for the
+    update to reuse (`train_on_rollout(features=...)`).
     """
 
     observations: np.ndarray
@@ -76,6 +79,7 @@ class Rollout(NamedTuple):
     rewards: np.ndarray
     is_not_done: np.ndarray
     life_lost: np.ndarray
+    features: torch.Tensor | None = None
 
 
 class EnvPool:
@@ -156,13 +160,15 @@ class EnvPool:
         """
         return tuple(self.play(n_steps))[:4]
 
-    def play(self, n_steps: int = 100) -> Rollout:
+    def play(self, n_steps: int = 100, keep_features: bool = False) -> Rollout:
         """Play `n_steps - 1` steps of every game; a `Rollout` of [B, n_steps] arrays.
 
         Entry n - 1 holds the observation to bootstrap from with a placeholder action 0,
         reward 0 and masks 1; it is also the first observation of the next call. A game
         that ends at step t has its memory zeroed before its next step. The arrays are
         [B, T] views of time-major buffers: `.swapaxes(0, 1)` gives [T, B] without a copy.
+        `keep_features` also returns the agent's features of every observation, with the
+        graph that computed them (the agent's `act`), for an update with these weights.
         """
         if n_steps < 2:
             raise ValueError(f"interact needs n_steps >= 2, got {n_steps}")
@@ -170,11 +176,11 @@ class EnvPool:
         if self.acting_threads:
             torch.set_num_threads(self.acting_threads)
         try:
-            return self._play(n_steps)
+            return self._play(n_steps, keep_features)
         finally:
             torch.set_num_threads(threads)
 
-    def _play(self, n_steps: int) -> Rollout:
+    def _play(self, n_steps: int, keep_features: bool) -> Rollout:
         B = self.n_games
         obs_buf = np.empty((n_steps, *self.prev_observations.shape), self.prev_observations.dtype)
         actions = np.zeros((n_steps, B), dtype=np.int64)
@@ -184,6 +190,7 @@ class EnvPool:
         h, c = self.prev_memory_states
         memory = [(h[sl], c[sl]) for sl in self.slices]  # each half's (h, c) [B_half, hidden]
         in_flight = [False] * len(self.slices)
+        features: list[torch.Tensor] = []  # per step t < n - 1: [B, hidden]
 
         def receive(half: int, t: int) -> None:
             sl = self.slices[half]
@@ -203,20 +210,32 @@ class EnvPool:
             in_flight[half] = False
 
         for t in range(n_steps - 1):
+            step_features = []  # each half's [B_half, hidden]
             for half, sl in enumerate(self.slices):
                 if in_flight[half]:  # the other half steps meanwhile
                     receive(half, t - 1)
                 obs_buf[t, sl] = self.prev_observations[sl]
-                memory[half], readout = self.agent.step(memory[half], self.prev_observations[sl])
+                if keep_features:
+                    memory[half], readout, x = self.agent.act(memory[half], obs_buf[t, sl])
+                    step_features.append(x)
+                else:
+                    memory[half], readout = self.agent.step(memory[half], obs_buf[t, sl])
                 actions[t, sl] = self.agent.sample_actions(readout)
                 self.envs[half].send(actions[t, sl])
                 in_flight[half] = True
+            if keep_features:
+                features.append(torch.cat(step_features))
         for half in range(len(self.slices)):
             receive(half, n_steps - 2)
         obs_buf[n_steps - 1] = self.prev_observations
         self.prev_memory_states = tuple(torch.cat(m) for m in zip(*memory, strict=True))
         arrays = (obs_buf, actions, rewards, is_not_done, life_lost)
-        return Rollout(*(x.swapaxes(0, 1) for x in arrays))
+        rollout = Rollout(*(x.swapaxes(0, 1) for x in arrays))
+        if not keep_features:
+            return rollout
+        with torch.no_grad():  # the last observation is only bootstrapped from
+            last = self.agent.encode(torch.as_tensor(obs_buf[n_steps - 1], device=h.device))
+        return rollout._replace(features=torch.stack([*features, last], dim=1))  # [B, n, hidden]
 
     def _track_episodes(self, reward: np.ndarray, done: np.ndarray, games: slice) -> None:
         scores, lengths = self._scores[games], self._lengths[games]  # views

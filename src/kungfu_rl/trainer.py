@@ -343,6 +343,28 @@ class Trainer:
         self.logger.record("time/elapsed_s", self.elapsed())
         self.logger.dump(self.update, self.frames)
 
+    def iterate(self, sync: GradientSync | None = None) -> dict[str, float]:
+        """One iteration: play a rollout of every game, then one update from it.
+
+        The update reuses the conv features computed while acting (same weights), so the
+        replay runs only the LSTM and the heads forward. Returns the update's metrics.
+        """
+        c = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = c.lr_at(self.frames)
+        memory = tuple(m.clone() for m in self.pool.prev_memory_states)
+        rollout = self.pool.play(c.rollout_len + 1, keep_features=True)
+        return train_on_rollout(
+            self.agent,
+            self.optimizer,
+            *rollout[:4],
+            memory,
+            value_ends=rollout.life_lost if c.cut_at_life_loss else None,
+            features=rollout.features,
+            **c.update_settings(),
+            sync=sync,
+        )
+
     def run(self) -> TrainResult:
         """Train until the frame budget is spent, a signal asks to stop, or training fails."""
         c = self.config
@@ -355,7 +377,6 @@ class Trainer:
             disable=not (c.progress and self.dist.is_main),
             dynamic_ncols=True,
         )
-        hyper = c.update_settings()
         recent_scores: list[float] = []
         window = _Window()
         try:
@@ -367,19 +388,7 @@ class Trainer:
                 try:
                     while self.frames < c.frames and not stopping:
                         t0 = time.perf_counter()
-                        for group in self.optimizer.param_groups:
-                            group["lr"] = c.lr_at(self.frames)
-                        memory = tuple(m.clone() for m in self.pool.prev_memory_states)
-                        rollout = self.pool.play(c.rollout_len + 1)
-                        metrics = train_on_rollout(
-                            self.agent,
-                            self.optimizer,
-                            *rollout[:4],
-                            memory,
-                            value_ends=rollout.life_lost if c.cut_at_life_loss else None,
-                            **hyper,
-                            sync=sync,
-                        )
+                        metrics = self.iterate(sync)
                         stopping = sync.any_stop if sync else stop.signum is not None
                         self._count_nonfinite(metrics)
                         self.update += 1

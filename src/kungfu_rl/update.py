@@ -35,6 +35,7 @@ def train_on_rollout(
     reward_scale: float = 1.0,
     max_grad_norm: float = 0.5,
     value_ends: ArrayLike | None = None,
+    features: torch.Tensor | None = None,
     time_major: bool = False,
     sync: Callable[[list[torch.Tensor], bool], bool] | None = None,
 ) -> dict[str, float]:
@@ -49,6 +50,8 @@ def train_on_rollout(
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
     `value_ends` [B, T+1] (1 where a life was lost, say) also cuts the returns there,
     without touching the memory: the game and its memory go on.
+    `features` [B, T+1, hidden] (`EnvPool.play(keep_features=True)`), computed while acting
+    with these same weights, spare the replay the conv stack's forward pass.
     A non-finite loss or gradient skips the step (`loss/skipped` = 1).
     `sync(grads, loss_is_nonfinite) -> any_rank_nonfinite` averages the gradients over the
     ranks of a distributed run (see `distributed.GradientSync`) before the clip.
@@ -62,12 +65,13 @@ def train_on_rollout(
     cut = mask if value_ends is None else mask * (1 - _tensor(value_ends, device, torch.float32))
     if not time_major:
         obs, act, rew, mask, cut = (x.transpose(0, 1) for x in (obs, act, rew, mask, cut))
+        features = None if features is None else features.transpose(0, 1)
     T = obs.shape[0] - 1  # transitions; obs[T] is only bootstrapped from
     if T < 1:
         raise ValueError("a rollout needs at least 2 observations (interact(n_steps >= 2))")
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
 
-    logits, values, _ = agent.unroll(obs, memory, mask)  # [T+1, B, A], [T+1, B]
+    logits, values, _ = agent.unroll(obs, memory, mask, features)  # [T+1, B, A], [T+1, B]
     bootstrap = values[T].detach()  # [B]
     logits, values = logits[:T], values[:T]
     rew, cut, act = rew[:T] * reward_scale, cut[:T], act[:T]  # [T, B]
