@@ -80,9 +80,9 @@ class Config:
     )
     env_threads: int = _opt(0, "emulator threads (0: one per core)")
     overlap: bool = _opt(
-        True,
+        False,
         "emulate half the games while the network picks the other half's actions "
-        "(benchmarks/throughput.py)",
+        "(faster acting, slower training on 2 cores: docs/performance.md)",
     )
     progress: bool = _opt(True, "show a progress bar")
     dist_timeout_s: float = _opt(
