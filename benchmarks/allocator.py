@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-import torch
+from bench_report import write_report
 
 CHILD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 import numpy as np, torch
 from kungfu_rl import RecurrentAgent
 from kungfu_rl.allocator import keep_freed_memory
@@ -59,7 +57,7 @@ print(json.dumps({"applied": applied, "ms_per_update": 1e3 * wall / updates,
 
 def child(mode: str, updates: int) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", "import os\n" + CHILD, mode, str(updates)],
+        [sys.executable, "-c", CHILD, mode, str(updates)],
         capture_output=True,
         text=True,
         check=True,
@@ -98,13 +96,8 @@ def main() -> None:
         "speedup": speedup,
         "runs": runs,
         "updates": args.updates,
-        "load_average": os.getloadavg(),
-        "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,12 @@ emulator). Reports the mean send + recv time per step for each, twice in turn.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_report import write_report
 
 from kungfu_rl.config import Config
 from kungfu_rl.pool import atari_vector_env
@@ -60,12 +59,8 @@ def main() -> None:
     report = {
         "ms_per_step": results,
         "steps": args.steps,
-        "load_average": os.getloadavg(),
-        "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,13 @@ median agent steps/s of each. Prints a table, writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
+from bench_report import write_report
 
 from kungfu_rl.config import Config
 from kungfu_rl.trainer import Trainer
@@ -74,15 +70,10 @@ def main() -> None:
         "median_steps_per_s": medians,
         "rounds_steps_per_s": rates,
         "iterations": args.iterations,
-        "load_average": os.getloadavg(),
-        "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__},
     }
     for trainer in trainers.values():
         trainer.pool.close()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ Prints a table, writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -29,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
+from bench_report import write_report
 
 from kungfu_rl import EnvPool, RecurrentAgent, make_env
 from kungfu_rl.allocator import keep_freed_memory
@@ -275,16 +273,7 @@ def main() -> None:
         plot_sweep(rows, png)
         report["sweep"] = rows
         print(f"wrote {png}")
-    report["load_average"] = os.getloadavg()
-    report["uptime"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    report["versions"] = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

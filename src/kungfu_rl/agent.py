@@ -122,9 +122,9 @@ class RecurrentAgent(nn.Module):
         Returns logits [T, B, n_actions], values [T, B] and the memory after step T - 1.
         """
         T, B = obs.shape[:2]
-        if features is None:
-            features = self.encode(obs.reshape(T * B, *obs.shape[2:])).view(T, B, -1)
         x = features  # [T, B, hidden]
+        if x is None:
+            x = self.encode(obs.reshape(T * B, *obs.shape[2:])).view(T, B, -1)
         if self.rnn is None:
             logits, values = self._heads(x)
             return logits, values, prev_state

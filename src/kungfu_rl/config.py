@@ -82,7 +82,7 @@ class Config:
     overlap: bool = _opt(
         False,
         "emulate half the games while the network picks the other half's actions "
-        "(faster acting, slower training on 2 cores: docs/performance.md)",
+        "(faster acting, no faster training on 2 cores: docs/performance.md)",
     )
     progress: bool = _opt(True, "show a progress bar")
     dist_timeout_s: float = _opt(
