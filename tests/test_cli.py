@@ -129,6 +129,7 @@ def test_plot_compares_runs_in_one_png(run_dir, tmp_path):
         (["plot", ".", "."], "--out"),
         (["train", "--lr-schedule", "cosine"], "--lr-schedule"),
         (["train", "--acting-threads", "-1"], "--acting-threads"),
+        (["train", "--precision", "fp16"], "--precision"),
         (["report", "no/such/run"], "no/such/run"),
         (["dance"], "dance"),
     ],

@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from fakes import CountdownEnv
 from recording import RecordingAgent
 
@@ -182,3 +183,38 @@ def test_features_kept_while_acting_give_the_replays_gradients(overlap):
     assert all(g.abs().sum() > 0 for g in g_kept)  # the conv stack gets its gradient too
     for a, b in zip(g_kept, g_replayed, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_bf16_conv_stack_stays_close_to_fp32_and_learns_the_same_weights():
+    """precision='bf16' changes only the conv stack's arithmetic: same weights, close outputs."""
+    torch.manual_seed(0)
+    fp32 = RecurrentAgent()
+    bf16 = RecurrentAgent(precision="bf16")
+    bf16.load_state_dict(fp32.state_dict())
+    pool = EnvPool(fp32, make_env, n_parallel_games=4, seed=1, env_threads=1)
+    obs = torch.from_numpy(pool.play(6).observations.reshape(-1, 1, 42, 42))  # real frames
+    pool.close()
+    features = {}
+    for name, agent in (("fp32", fp32), ("bf16", bf16)):
+        x = agent.encode(obs)
+        assert x.dtype == torch.float32
+        assert all(p.dtype == torch.float32 for p in agent.parameters())
+        x.square().sum().backward()
+        features[name] = x.detach()
+    # bfloat16 keeps 8 bits of mantissa: a few parts in a thousand, not more
+    scale = features["fp32"].abs().max()
+    assert (features["bf16"] - features["fp32"]).abs().max() < 0.02 * scale
+    assert not torch.equal(features["bf16"], features["fp32"])  # it did compute in bf16
+    grads = [
+        (p32.grad, p16.grad)
+        for p32, p16 in zip(fp32.parameters(), bf16.parameters(), strict=True)
+        if p32.grad is not None  # the conv stack and the dense layer
+    ]
+    assert len(grads) == 8
+    for g32, g16 in grads:
+        assert F.cosine_similarity(g32.flatten(), g16.flatten(), dim=0) > 0.99
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="precision"):
+        RecurrentAgent(precision="fp16")

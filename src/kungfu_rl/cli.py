@@ -152,12 +152,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     config = Config.from_json(payload["config"])
     run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
     env = env_factory(config)()
-    agent = build_agent(config, env.observation_space.shape, env.action_space.n)
+    device = pick_device(args.device)
+    agent = build_agent(config, env.observation_space.shape, env.action_space.n, device)
     try:
         agent.load_state_dict(payload["model"])
     except RuntimeError as e:
         raise UsageError(f"{path} does not fit its own network settings: {e}") from None
-    agent.to(pick_device(args.device)).eval()
+    agent.eval()
     torch.manual_seed(args.seed)
 
     stamp = f"{datetime.now():%Y%m%d-%H%M%S}"

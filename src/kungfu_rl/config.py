@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .agent import CORES
+from .agent import CORES, PRECISIONS
 from .envs import GameSettings, resolve_game
 
 LR_SCHEDULES = ("constant", "linear")
@@ -78,11 +78,14 @@ class Config:
     acting_threads: int = _opt(
         1, "torch threads while the games are played (0: as --torch-threads)"
     )
+    precision: str = _opt(
+        "auto",
+        "the conv stack's arithmetic: fp32, bf16, or auto (bf16 where the CPU or GPU has it "
+        "natively)",
+    )
     env_threads: int = _opt(0, "emulator threads (0: one per core)")
     overlap: bool = _opt(
-        False,
-        "emulate half the games while the network picks the other half's actions "
-        "(faster acting, no faster training on 2 cores: docs/performance.md)",
+        True, "emulate half the games while the network picks the other half's actions"
     )
     progress: bool = _opt(True, "show a progress bar")
     dist_timeout_s: float = _opt(
@@ -130,6 +133,10 @@ class Config:
             raise ConfigError(f"--sticky-actions must be in [0, 1), got {self.sticky_actions}")
         if self.core not in CORES:
             raise ConfigError(f"--core must be one of {', '.join(CORES)}, got {self.core!r}")
+        if self.precision not in ("auto", *PRECISIONS):
+            raise ConfigError(
+                f"--precision must be auto, {' or '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
         if "/" in self.run_name or self.run_name in (".", ".."):

@@ -50,7 +50,7 @@ from .stopping import StopOnSignals
 from .update import train_on_rollout
 
 RESUMABLE = frozenset(
-    "frames progress device torch_threads acting_threads env_threads overlap eval_every "
+    "frames progress device precision torch_threads acting_threads env_threads overlap eval_every "
     "eval_games log_every checkpoint_every checkpoint_minutes keep_checkpoints max_nonfinite "
     "dist_timeout_s".split()
 )
@@ -95,10 +95,36 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_agent(config: Config, obs_shape: tuple[int, ...], n_actions: int) -> RecurrentAgent:
-    return RecurrentAgent(
-        obs_shape, n_actions, core=config.core, hidden=config.hidden, channels=config.channels
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bfloat16 natively (else bf16 is emulated, and slower)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    cpu = torch.cpu
+    return any(
+        getattr(cpu, name, lambda: False)()
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     )
+
+
+def pick_precision(name: str, device: torch.device) -> str:
+    """--precision auto|fp32|bf16 -> fp32 or bf16 for `device`."""
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return name
+
+
+def build_agent(
+    config: Config, obs_shape: tuple[int, ...], n_actions: int, device: torch.device
+) -> RecurrentAgent:
+    """The run's network on `device`, its conv stack in the precision `config` resolves to."""
+    return RecurrentAgent(
+        obs_shape,
+        n_actions,
+        core=config.core,
+        hidden=config.hidden,
+        channels=config.channels,
+        precision=pick_precision(config.precision, device),
+    ).to(device)
 
 
 def env_factory(config: Config) -> functools.partial[AtariGame]:
@@ -198,8 +224,8 @@ class Trainer:
         make_game = env_factory(config)
         self.eval_env = make_game()
         self.agent = build_agent(
-            config, self.eval_env.observation_space.shape, self.eval_env.action_space.n
-        ).to(self.device)
+            config, self.eval_env.observation_space.shape, self.eval_env.action_space.n, self.device
+        )
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.lr)
         broadcast_parameters(self.dist, self.agent)
 
@@ -343,17 +369,21 @@ class Trainer:
         self.logger.record("time/elapsed_s", self.elapsed())
         self.logger.dump(self.update, self.frames)
 
-    def iterate(self, sync: GradientSync | None = None) -> dict[str, float]:
+    def iterate(
+        self, sync: GradientSync | None = None, keep_features: bool = False
+    ) -> dict[str, float]:
         """One iteration: play a rollout of every game, then one update from it.
 
-        The update reuses the conv features computed while acting (same weights), so the
-        replay runs only the LSTM and the heads forward. Returns the update's metrics.
+        The replay runs the conv stack on all T×B frames in one call. `keep_features`
+        instead reuses the features computed while acting (same weights, same gradients;
+        on this project's 2-core CPU no faster in fp32 and slower in bf16:
+        docs/performance.md). Returns the update's metrics.
         """
         c = self.config
         for group in self.optimizer.param_groups:
             group["lr"] = c.lr_at(self.frames)
         memory = tuple(m.clone() for m in self.pool.prev_memory_states)
-        rollout = self.pool.play(c.rollout_len + 1, keep_features=True)
+        rollout = self.pool.play(c.rollout_len + 1, keep_features=keep_features)
         return train_on_rollout(
             self.agent,
             self.optimizer,
