@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import time
 from pathlib import Path
 
 import torch
+from bench_report import write_report
 
 from kungfu_rl.config import Config
 from kungfu_rl.trainer import Trainer
@@ -30,9 +30,9 @@ PHASES = {
     "waiting for the emulator (AtariVectorEnv.recv)": ("ale_py/vector_env.py", ("recv",)),
     "sending actions (AtariVectorEnv.send)": ("ale_py/vector_env.py", ("send",)),
     "preprocessing (crop + resize)": ("kungfu_rl/envs.py", ("preprocess",)),
-    "acting forward (keeps the conv features)": ("kungfu_rl/agent.py", ("step", "act")),
+    "acting forward": ("kungfu_rl/agent.py", ("step", "act")),
     "action sampling": ("kungfu_rl/agent.py", ("sample_actions",)),
-    "replay forward (LSTM and heads)": ("kungfu_rl/agent.py", ("unroll",)),
+    "replay forward (conv stack on all frames, LSTM, heads)": ("kungfu_rl/agent.py", ("unroll",)),
     "backward": ("torch/_tensor.py", ("backward",)),
     "gradient clip": ("torch/nn/utils/clip_grad.py", ("clip_grad_norm_",)),
     "Adam step": ("torch/optim/optimizer.py", ("wrapper",)),
@@ -78,27 +78,24 @@ def main() -> None:
         f"{args.updates} iterations of {config.rollout_len * config.n_games} agent steps: "
         f"{steps / plain_wall:,.0f} steps/s, {steps / wall:,.0f} under cProfile "
         f"(torch threads {torch.get_num_threads()}, {config.acting_threads} while acting; "
-        f"overlap {config.overlap})"
+        f"overlap {config.overlap}; conv stack in {trainer.agent.precision})"
     )
     for phase, seconds in phases.items():
         print(
-            f"  {phase:48s} {seconds:7.2f} s  {seconds / wall:6.1%}  "
+            f"  {phase:56s} {seconds:7.2f} s  {seconds / wall:6.1%}  "
             f"{1e3 * seconds / args.updates:7.1f} ms/iteration"
         )
     report = {
         "updates": args.updates,
         "overlap": config.overlap,
+        "precision": trainer.agent.precision,
         "agent_steps": steps,
         "steps_per_s_without_profiler": steps / plain_wall,
         "wall_s": wall,
         "phases_s": phases,
-        "load_average": os.getloadavg(),
-        "torch": torch.__version__,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
     trainer.pool.close()
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,19 @@
     python benchmarks/throughput.py --sweep --seconds 12    # + games × threads sweep, PNG
 
 (a) raw: ale-py's AtariVectorEnv with random actions, the trainer's games and emulator
-    threads, crop and resize included; (b) acting: EnvPool.play with the agent's forward
-    pass and the trainer's pool settings, no learning; (c) training: `kungfu train` with
-    the default settings (evaluation off), its own frames/s; (d) the training process's
-    peak resident memory. Agent steps/s throughout (frames/s = 4 × steps/s).
+    threads, crop and resize included;
+(a2) pipelined raw: the same games as two vector envs of half the games (each with those
+    threads) stepped in turn, one emulating while the other's frames are cropped: the
+    overlap pool's layout with random actions, a stronger emulator limit;
+(b) acting: EnvPool.play with the agent's forward pass and the trainer's pool settings,
+    no learning;
+(c) training: `kungfu train` with the default settings (evaluation off), its own frames/s;
+(d) the training process's peak resident memory.
+Agent steps/s throughout (frames/s = 4 × steps/s).
 The emulator's speed on this shared machine drifts by ±15 % within minutes, so each
-ratio compares measurements taken side by side: (a) and (b) alternate in short rounds,
-and (c) is bracketed by raw measurements just before and after it.
+ratio compares measurements taken side by side: (a), (a2) and (b) alternate in short
+rounds, and (c) is bracketed by (a) and (a2) measured just before and after it.
+Variants: overlap flipped, and the conv stack in the other precision.
 Prints a table, writes JSON.
 """
 
@@ -27,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from bench_report import write_report
 
 from kungfu_rl import EnvPool, RecurrentAgent, make_env
@@ -35,6 +42,7 @@ from kungfu_rl.config import Config
 from kungfu_rl.envs import preprocess
 from kungfu_rl.logger import read_metrics
 from kungfu_rl.pool import atari_vector_env
+from kungfu_rl.trainer import pick_precision
 
 ROUNDS = 6
 """(a) and (b) alternate this many times."""
@@ -63,12 +71,49 @@ class RawGames:
         return steps / wall
 
 
+class PipelinedRaw:
+    """(a2): the games as two half vector envs stepped in turn, as the overlap pool does."""
+
+    def __init__(self, n_games: int, env_threads: int):
+        self.settings = Config().game_settings
+        self.halves = [n_games // 2, n_games - n_games // 2]
+        self.envs = [atari_vector_env(self.settings, n, env_threads) for n in self.halves]
+        for half, env in enumerate(self.envs):
+            env.reset(seed=half * n_games)
+        self.rng = np.random.default_rng(0)
+
+    def steps_and_seconds(self, seconds: float) -> tuple[int, float]:
+        steps, start = 0, time.perf_counter()
+        for env, n in zip(self.envs, self.halves, strict=True):
+            env.send(self.rng.integers(0, 14, n))
+        while time.perf_counter() - start < seconds:
+            for env, n in zip(self.envs, self.halves, strict=True):
+                frames, *_ = env.recv()  # the other half emulates meanwhile
+                preprocess(frames[:, 0], self.settings.crop)
+                env.send(self.rng.integers(0, 14, n))
+                steps += n
+        for env in self.envs:
+            env.recv()
+        return steps, time.perf_counter() - start
+
+    def rate(self, seconds: float) -> float:
+        steps, wall = self.steps_and_seconds(seconds)
+        return steps / wall
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
 class Acting:
     """(b): EnvPool.play as the trainer sets it up, without the update."""
 
-    def __init__(self, n_games: int, env_threads: int, acting_threads: int, overlap: bool):
+    def __init__(
+        self, n_games: int, env_threads: int, acting_threads: int, overlap: bool, precision: str
+    ):
+        precision = pick_precision(precision, torch.device("cpu"))
         self.pool = EnvPool(
-            RecurrentAgent(),
+            RecurrentAgent(precision=precision),
             make_env,
             n_games,
             seed=0,
@@ -94,6 +139,7 @@ def training(
     acting_threads: int,
     seconds: float,
     overlap: bool,
+    precision: str,
 ) -> dict:
     """`kungfu train` in a child process; its logged frames/s and its peak memory."""
     c = Config()
@@ -124,6 +170,8 @@ def training(
         "--env-threads",
         str(env_threads),
         "--overlap" if overlap else "--no-overlap",
+        "--precision",
+        precision,
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -144,32 +192,42 @@ def measure(
     seconds: float,
     overlap: bool,
     acting_threads: int = 1,
+    precision: str = "auto",
 ) -> dict:
-    """(a), (b), (c), (d) for one setting; `seconds` of each of (a), (b) and (c)."""
+    """(a), (a2), (b), (c), (d) for one setting; `seconds` of each of them."""
     raw = RawGames(n_games, env_threads)
-    act = Acting(n_games, env_threads, acting_threads, overlap)
-    totals = np.zeros((2, 2))  # [raw, acting] × [steps, seconds]
+    pipelined = PipelinedRaw(n_games, env_threads)
+    act = Acting(n_games, env_threads, acting_threads, overlap, precision)
+    totals = np.zeros((3, 2))  # [raw, pipelined raw, acting] × [steps, seconds]
     for _ in range(ROUNDS):
         totals[0] += raw.steps_and_seconds(seconds / ROUNDS)
-        totals[1] += act.steps_and_seconds(seconds / ROUNDS)
+        totals[1] += pipelined.steps_and_seconds(seconds / ROUNDS)
+        totals[2] += act.steps_and_seconds(seconds / ROUNDS)
     act.pool.close()
-    a, b = totals[:, 0] / totals[:, 1]
-    a_before = raw.rate(seconds / 2)
-    c = training(n_games, env_threads, torch_threads, acting_threads, seconds, overlap)
-    a_c = (a_before + raw.rate(seconds / 2)) / 2
+    a, a2, b = totals[:, 0] / totals[:, 1]
+    before = raw.rate(seconds / 4), pipelined.rate(seconds / 4)
+    c = training(n_games, env_threads, torch_threads, acting_threads, seconds, overlap, precision)
+    a_c = (before[0] + raw.rate(seconds / 4)) / 2
+    a2_c = (before[1] + pipelined.rate(seconds / 4)) / 2
     raw.env.close()
+    pipelined.close()
     return {
         "overlap": overlap,
         "n_games": n_games,
         "env_threads": env_threads,
         "torch_threads": torch_threads,
         "acting_threads": acting_threads,
+        "precision": precision,
         "raw_steps_per_s": a,
+        "pipelined_raw_steps_per_s": a2,
         "acting_steps_per_s": b,
         "raw_around_training_steps_per_s": a_c,
+        "pipelined_raw_around_training_steps_per_s": a2_c,
         "training_steps_per_s": c["steps_per_s"],
         "acting_over_raw": b / a,
         "training_over_raw": c["steps_per_s"] / a_c,
+        "acting_over_pipelined_raw": b / a2,
+        "training_over_pipelined_raw": c["steps_per_s"] / a2_c,
         "training_peak_rss_mib": c["peak_rss_mib"],
         "training_command": c["command"],
     }
@@ -226,43 +284,56 @@ def main() -> None:
     c = Config()
     env_t, torch_t = c.env_threads or cores, c.torch_threads or cores
     acting_t = c.acting_threads or torch_t
-    default = measure(c.n_games, env_t, torch_t, args.seconds, c.overlap, acting_t)
+    precision = pick_precision(c.precision, torch.device("cpu"))
+    default = measure(c.n_games, env_t, torch_t, args.seconds, c.overlap, acting_t, precision)
     print(
         f"defaults: {c.n_games} games, {env_t} emulator threads, {torch_t} torch threads for "
-        f"the update, {acting_t} while acting ({cores} cores), overlap {c.overlap}"
+        f"the update, {acting_t} while acting ({cores} cores), overlap {c.overlap}, conv "
+        f"stack in {precision}"
     )
-    print(f"  (a) raw vector env + crop/resize  {default['raw_steps_per_s']:8,.0f} steps/s")
+    print(f"  (a)  raw vector env + crop/resize   {default['raw_steps_per_s']:8,.0f} steps/s")
     print(
-        f"  (b) acting (pool + forward)       {default['acting_steps_per_s']:8,.0f} steps/s"
-        f"   b/a = {default['acting_over_raw']:.0%}  (target >= 85 %)"
-    )
-    print(
-        f"  (c) training (kungfu train)       {default['training_steps_per_s']:8,.0f} steps/s"
-        f"   c/a = {default['training_over_raw']:.0%}  (target >= 60 %; raw around it "
-        f"{default['raw_around_training_steps_per_s']:,.0f})"
+        f"  (a2) the same as two pipelined halves {default['pipelined_raw_steps_per_s']:6,.0f}"
+        " steps/s"
     )
     print(
-        f"  (d) training peak resident memory {default['training_peak_rss_mib']:8,.0f} MiB"
+        f"  (b)  acting (pool + forward)        {default['acting_steps_per_s']:8,.0f} steps/s"
+        f"   b/a = {default['acting_over_raw']:.0%} (target >= 85 %), "
+        f"b/a2 = {default['acting_over_pipelined_raw']:.0%}"
+    )
+    print(
+        f"  (c)  training (kungfu train)        {default['training_steps_per_s']:8,.0f} steps/s"
+        f"   c/a = {default['training_over_raw']:.0%} (target >= 60 %), "
+        f"c/a2 = {default['training_over_pipelined_raw']:.0%}; around it a "
+        f"{default['raw_around_training_steps_per_s']:,.0f}, a2 "
+        f"{default['pipelined_raw_around_training_steps_per_s']:,.0f}"
+    )
+    print(
+        f"  (d)  training peak resident memory  {default['training_peak_rss_mib']:8,.0f} MiB"
         f"     (target <= 1536 MiB)"
     )
     report = {"default": default, "cores": cores, "seconds": args.seconds}
-    other_acting = torch_t if acting_t != torch_t else 1
+    other_precision = "fp32" if precision == "bf16" else "bf16"
     for name, kwargs in (
-        (f"overlap_{not c.overlap}", {"overlap": not c.overlap, "acting_threads": acting_t}),
-        (f"acting_threads_{other_acting}", {"overlap": c.overlap, "acting_threads": other_acting}),
+        (f"overlap_{not c.overlap}", {"overlap": not c.overlap, "precision": precision}),
+        (f"precision_{other_precision}", {"overlap": c.overlap, "precision": other_precision}),
     ):
-        r = measure(c.n_games, env_t, torch_t, args.seconds, **kwargs)
+        r = measure(c.n_games, env_t, torch_t, args.seconds, acting_threads=acting_t, **kwargs)
         report[name] = r
         print(
-            f"  {name}: acting {r['acting_steps_per_s']:,.0f} ({r['acting_over_raw']:.0%} of "
-            f"{r['raw_steps_per_s']:,.0f}), training {r['training_steps_per_s']:,.0f} "
-            f"({r['training_over_raw']:.0%} of {r['raw_around_training_steps_per_s']:,.0f})"
+            f"  {name}: acting {r['acting_steps_per_s']:,.0f} ({r['acting_over_raw']:.0%} of a "
+            f"{r['raw_steps_per_s']:,.0f}, {r['acting_over_pipelined_raw']:.0%} of a2), training "
+            f"{r['training_steps_per_s']:,.0f} ({r['training_over_raw']:.0%} of a "
+            f"{r['raw_around_training_steps_per_s']:,.0f}, "
+            f"{r['training_over_pipelined_raw']:.0%} of a2)"
         )
     if args.sweep:
         rows = []
         for games in (8, 16, 32, 64):
             for env_t, torch_t in ((1, 1), (2, 1), (1, 2), (2, 2)):
-                rows.append(measure(games, env_t, torch_t, args.seconds, c.overlap, acting_t))
+                rows.append(
+                    measure(games, env_t, torch_t, args.seconds, c.overlap, acting_t, precision)
+                )
                 r = rows[-1]
                 print(
                     f"  sweep {games:3d} games, {env_t} env / {torch_t} torch threads: raw "
