@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from bench_report import write_report
 
 from kungfu_rl.config import Config
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/iteration_ab.json"))
     args = parser.parse_args()
     default = Config()
+    default_key = (default.overlap, pick_precision(default.precision, torch.device("cpu")))
     trainers = {
         (overlap, precision): Trainer(
             Config(eval_every=0, progress=False, overlap=overlap, precision=precision).validate(),
@@ -44,9 +46,7 @@ def main() -> None:
     variants: dict[str, Callable[[], object]] = {}
     for (overlap, precision), trainer in trainers.items():
         name = f"{'overlap' if overlap else 'sequential'}, {precision}"
-        if trainer.agent.precision == pick_precision(default.precision, trainer.device) and (
-            overlap == default.overlap
-        ):
+        if (overlap, precision) == default_key:
             name += " (default)"
         variants[f"{name}, conv replayed"] = trainer.iterate
     for key in ((False, "fp32"), (True, "bf16")):

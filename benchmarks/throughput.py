@@ -45,7 +45,7 @@ from kungfu_rl.pool import atari_vector_env
 from kungfu_rl.trainer import pick_precision
 
 ROUNDS = 6
-"""(a) and (b) alternate this many times."""
+"""(a), (a2) and (b) alternate this many times."""
 
 
 class RawGames:
@@ -92,8 +92,9 @@ class PipelinedRaw:
                 preprocess(frames[:, 0], self.settings.crop)
                 env.send(self.rng.integers(0, 14, n))
                 steps += n
-        for env in self.envs:
-            env.recv()
+        for env, n in zip(self.envs, self.halves, strict=True):
+            env.recv()  # the steps in flight count: their time is in the wall time
+            steps += n
         return steps, time.perf_counter() - start
 
     def rate(self, seconds: float) -> float:
