@@ -12,9 +12,9 @@ from recording import RecordingAgent
 from kungfu_rl import EnvPool, RecurrentAgent, make_env, train_on_rollout
 
 
-@pytest.mark.parametrize("core", ["lstm", "none"])
-def test_replayed_logits_equal_acting_logits(core):
-    agent = RecordingAgent((1, 42, 42), 3, core=core, hidden=16, channels=4)
+@pytest.mark.parametrize("core, precision", [("lstm", "fp32"), ("none", "fp32"), ("lstm", "bf16")])
+def test_replayed_logits_equal_acting_logits(core, precision):
+    agent = RecordingAgent((1, 42, 42), 3, core=core, hidden=16, channels=4, precision=precision)
     pool = EnvPool(agent, CountdownEnv, n_parallel_games=5, seed=3)
     pool.interact(4)  # start mid-game: the rollout's first state is no game start
     agent.logits_out.clear()
@@ -26,11 +26,13 @@ def test_replayed_logits_equal_acting_logits(core):
     mask_t = torch.from_numpy(is_not_done).transpose(0, 1)  # [T, B]
     with torch.no_grad():
         replayed, _, final = agent.unroll(obs_t, tuple(memory), mask_t)
-    torch.testing.assert_close(replayed[:-1], acted, rtol=1e-5, atol=1e-5)
+    # bf16: the replay's batch of T×B frames may round differently from the acting's B
+    tol = 1e-5 if precision == "fp32" else 1e-3
+    torch.testing.assert_close(replayed[:-1], acted, rtol=tol, atol=tol)
     # the replay's memory after step T-2 is the pool's memory for the next rollout
     with torch.no_grad():
         _, _, final = agent.unroll(obs_t[:-1], tuple(memory), mask_t[:-1])
-    torch.testing.assert_close(final[0], pool.prev_memory_states[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(final[0], pool.prev_memory_states[0], rtol=tol, atol=tol)
 
 
 def test_unroll_matches_a_step_by_step_loop_with_random_resets():
@@ -185,7 +187,7 @@ def test_features_kept_while_acting_give_the_replays_gradients(overlap):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_bf16_conv_stack_stays_close_to_fp32_and_learns_the_same_weights():
+def test_bf16_conv_stack_stays_close_to_fp32_in_features_and_gradients():
     """precision='bf16' changes only the conv stack's arithmetic: same weights, close outputs."""
     torch.manual_seed(0)
     fp32 = RecurrentAgent()

@@ -376,7 +376,7 @@ class Trainer:
 
         The replay runs the conv stack on all T×B frames in one call. `keep_features`
         instead reuses the features computed while acting (same weights, same gradients;
-        on this project's 2-core CPU no faster in fp32 and slower in bf16:
+        on this project's 2-core CPU within the noise of the replay's speed:
         docs/performance.md). Returns the update's metrics.
         """
         c = self.config
