@@ -1,7 +1,10 @@
 """Throughput against the emulator's limit, measured in one run of this script.
 
     python benchmarks/throughput.py --seconds 30 --out benchmarks/results/throughput.json
-    python benchmarks/throughput.py --sweep --seconds 12    # + games × threads sweep, PNG
+    python benchmarks/throughput.py --sweep --seconds 8 --out SWEEP_JSON
+    python benchmarks/throughput.py --replot --out SWEEP_JSON
+(SWEEP_JSON: benchmarks/results/throughput_sweep.json. --sweep adds games × threads
+settings and draws them as a PNG next to the JSON; --replot only redraws it.)
 
 (a) raw: ale-py's AtariVectorEnv with random actions, the trainer's games and emulator
     threads, crop and resize included;
@@ -23,6 +26,7 @@ Prints a table, writes JSON.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -240,7 +244,7 @@ def plot_sweep(rows: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     for (env_t, torch_t), style in zip(
         sorted({(r["env_threads"], r["torch_threads"]) for r in rows}),
         ["o-", "s--", "^-.", "d:"],
@@ -262,14 +266,17 @@ def plot_sweep(rows: list[dict], out: Path) -> None:
             label=f"training, {label}",
         )
         axes[1].plot(games, [r["training_over_raw"] for r in sel], style, label=label)
+        axes[2].plot(games, [r["training_over_pipelined_raw"] for r in sel], style, label=label)
     for ax in axes:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("games in parallel")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("agent steps / s")
     axes[0].legend(fontsize=7)
-    axes[1].set_ylabel("training / raw emulator")
+    axes[1].set_ylabel("training / raw emulator (a)")
     axes[1].legend(fontsize=7)
+    axes[2].set_ylabel("training / pipelined raw emulator (a2)")
+    axes[2].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
 
@@ -279,7 +286,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="per measurement")
     parser.add_argument("--sweep", action="store_true", help="also sweep games and threads")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/throughput.json"))
+    parser.add_argument(
+        "--replot", action="store_true", help="only redraw the sweep PNG from --out's JSON"
+    )
     args = parser.parse_args()
+    if args.replot:
+        plot_sweep(json.loads(args.out.read_text())["sweep"], args.out.with_suffix(".png"))
+        print(f"wrote {args.out.with_suffix('.png')}")
+        return
     keep_freed_memory()  # as `kungfu train` does
     cores = os.cpu_count() or 1
     c = Config()
