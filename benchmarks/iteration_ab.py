@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from bench_report import write_report
 
 from kungfu_rl.config import Config
-from kungfu_rl.trainer import Trainer, pick_precision
+from kungfu_rl.trainer import Trainer, pick_device, pick_precision
 
 
 def main() -> None:
@@ -34,7 +33,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/iteration_ab.json"))
     args = parser.parse_args()
     default = Config()
-    default_key = (default.overlap, pick_precision(default.precision, torch.device("cpu")))
+    default_key = (default.overlap, pick_precision(default.precision, pick_device(default.device)))
     trainers = {
         (overlap, precision): Trainer(
             Config(eval_every=0, progress=False, overlap=overlap, precision=precision).validate(),

@@ -37,7 +37,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from bench_report import write_report
 
 from kungfu_rl import EnvPool, RecurrentAgent, make_env
@@ -46,7 +45,7 @@ from kungfu_rl.config import Config
 from kungfu_rl.envs import preprocess
 from kungfu_rl.logger import read_metrics
 from kungfu_rl.pool import atari_vector_env
-from kungfu_rl.trainer import pick_precision
+from kungfu_rl.trainer import pick_device, pick_precision
 
 ROUNDS = 6
 """(a), (a2) and (b) alternate this many times."""
@@ -116,9 +115,10 @@ class Acting:
     def __init__(
         self, n_games: int, env_threads: int, acting_threads: int, overlap: bool, precision: str
     ):
-        precision = pick_precision(precision, torch.device("cpu"))
+        device = pick_device(Config().device)  # as `kungfu train` picks it
+        precision = pick_precision(precision, device)
         self.pool = EnvPool(
-            RecurrentAgent(precision=precision),
+            RecurrentAgent(precision=precision).to(device),
             make_env,
             n_games,
             seed=0,
@@ -299,7 +299,7 @@ def main() -> None:
     c = Config()
     env_t, torch_t = c.env_threads or cores, c.torch_threads or cores
     acting_t = c.acting_threads or torch_t
-    precision = pick_precision(c.precision, torch.device("cpu"))
+    precision = pick_precision(c.precision, pick_device(c.device))
     default = measure(c.n_games, env_t, torch_t, args.seconds, c.overlap, acting_t, precision)
     print(
         f"defaults: {c.n_games} games, {env_t} emulator threads, {torch_t} torch threads for "
