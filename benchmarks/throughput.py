@@ -52,50 +52,32 @@ ROUNDS = 6
 
 
 class RawGames:
-    """(a): the trainer's vector env stepped with random actions, frames cropped and resized."""
+    """The trainer's games stepped with random actions, frames cropped and resized.
 
-    def __init__(self, n_games: int, env_threads: int):
+    (a): `halves=1`, one vector env with all the games. (a2): `halves=2`, two vector envs
+    of half the games each (each with `env_threads`), stepped in turn as the overlap pool
+    steps them: one emulates while the other's frames are cropped.
+    """
+
+    def __init__(self, n_games: int, env_threads: int, halves: int = 1):
         self.settings = Config().game_settings
-        self.n_games = n_games
-        self.env = atari_vector_env(self.settings, n_games, env_threads)
-        self.env.reset(seed=0)
-        self.rng = np.random.default_rng(0)
-
-    def steps_and_seconds(self, seconds: float) -> tuple[int, float]:
-        steps, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            frames, *_ = self.env.step(self.rng.integers(0, 14, self.n_games))
-            preprocess(frames[:, 0], self.settings.crop)
-            steps += self.n_games
-        return steps, time.perf_counter() - start
-
-    def rate(self, seconds: float) -> float:
-        steps, wall = self.steps_and_seconds(seconds)
-        return steps / wall
-
-
-class PipelinedRaw:
-    """(a2): the games as two half vector envs stepped in turn, as the overlap pool does."""
-
-    def __init__(self, n_games: int, env_threads: int):
-        self.settings = Config().game_settings
-        self.halves = [n_games // 2, n_games - n_games // 2]
-        self.envs = [atari_vector_env(self.settings, n, env_threads) for n in self.halves]
+        self.sizes = [n_games // 2, n_games - n_games // 2] if halves == 2 else [n_games]
+        self.envs = [atari_vector_env(self.settings, n, env_threads) for n in self.sizes]
         for half, env in enumerate(self.envs):
             env.reset(seed=half * n_games)
         self.rng = np.random.default_rng(0)
 
     def steps_and_seconds(self, seconds: float) -> tuple[int, float]:
         steps, start = 0, time.perf_counter()
-        for env, n in zip(self.envs, self.halves, strict=True):
+        for env, n in zip(self.envs, self.sizes, strict=True):
             env.send(self.rng.integers(0, 14, n))
         while time.perf_counter() - start < seconds:
-            for env, n in zip(self.envs, self.halves, strict=True):
-                frames, *_ = env.recv()  # the other half emulates meanwhile
+            for env, n in zip(self.envs, self.sizes, strict=True):
+                frames, *_ = env.recv()  # with two halves, the other one emulates meanwhile
                 preprocess(frames[:, 0], self.settings.crop)
                 env.send(self.rng.integers(0, 14, n))
                 steps += n
-        for env, n in zip(self.envs, self.halves, strict=True):
+        for env, n in zip(self.envs, self.sizes, strict=True):
             env.recv()  # the steps in flight count: their time is in the wall time
             steps += n
         return steps, time.perf_counter() - start
@@ -201,7 +183,7 @@ def measure(
 ) -> dict:
     """(a), (a2), (b), (c), (d) for one setting; `seconds` of each of them."""
     raw = RawGames(n_games, env_threads)
-    pipelined = PipelinedRaw(n_games, env_threads)
+    pipelined = RawGames(n_games, env_threads, halves=2)
     act = Acting(n_games, env_threads, acting_threads, overlap, precision)
     totals = np.zeros((3, 2))  # [raw, pipelined raw, acting] × [steps, seconds]
     for _ in range(ROUNDS):
@@ -214,7 +196,7 @@ def measure(
     c = training(n_games, env_threads, torch_threads, acting_threads, seconds, overlap, precision)
     a_c = (before[0] + raw.rate(seconds / 4)) / 2
     a2_c = (before[1] + pipelined.rate(seconds / 4)) / 2
-    raw.env.close()
+    raw.close()
     pipelined.close()
     return {
         "overlap": overlap,
