@@ -1,6 +1,6 @@
 """Where one training iteration's time goes, with the default settings.
 
-    python benchmarks/profile_iteration.py --updates 60 --out benchmarks/results/profile.json
+    python benchmarks/profile_iteration.py --updates 40 --out benchmarks/results/profile.json
 
 Runs `--updates` iterations of the trainer's loop (`Trainer.iterate`: play a rollout, then
 one update) after a warm-up, once plain (steps/s) and once under cProfile, and splits the
@@ -30,7 +30,7 @@ PHASES = {
     "waiting for the emulator (AtariVectorEnv.recv)": ("ale_py/vector_env.py", ("recv",)),
     "sending actions (AtariVectorEnv.send)": ("ale_py/vector_env.py", ("send",)),
     "preprocessing (crop + resize)": ("kungfu_rl/envs.py", ("preprocess",)),
-    "acting forward": ("kungfu_rl/agent.py", ("step", "act")),
+    "acting forward": ("kungfu_rl/agent.py", ("step",)),
     "action sampling": ("kungfu_rl/agent.py", ("sample_actions",)),
     "replay forward (conv stack on all frames, LSTM, heads)": ("kungfu_rl/agent.py", ("unroll",)),
     "backward": ("torch/_tensor.py", ("backward",)),

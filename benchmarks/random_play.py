@@ -9,14 +9,10 @@ lives, raw game score), prints mean/median/min/max and writes them as JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import subprocess
 import time
 from pathlib import Path
 
-import ale_py
-import numpy as np
+from bench_report import write_report
 
 from kungfu_rl.envs import make_env
 from kungfu_rl.evaluate import summarize
@@ -54,20 +50,12 @@ def main() -> None:
         **stats,
         "agent_steps": steps,
         "steps_per_s": steps / seconds,
-        "load_average": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
-        "versions": {
-            "python": platform.python_version(),
-            "ale_py": ale_py.__version__,
-            "numpy": np.__version__,
-        },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
     print(
         f"{args.game}, random play, {args.games} full games: mean {stats['mean']:.1f}  "
         f"median {stats['median']:.1f}  min {stats['min']:.0f}  max {stats['max']:.0f}"
     )
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,7 @@ plays `--n-games` games, so the global batch grows with N, as it would on N mach
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -21,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+from bench_report import write_report
 
 from kungfu_rl.logger import read_metrics
 
@@ -97,15 +95,8 @@ def main() -> None:
             f"{row['threads_per_process']} threads each: {row['frames_per_s']:,.0f} frames/s "
             f"(×{row['speedup']:.2f}), wall {row['wall_s']:.0f} s"
         )
-    report = {
-        "rows": rows,
-        "cores": cores,
-        "load_average_after": os.getloadavg(),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__},
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    report = {"rows": rows, "cores": cores}
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ start over).
 The JSON (`benchmarks/results/score-<tag>.json`) holds per seed: the 20 scores and their
 statistics, frames, wall time of training (the run's own clock, `time/elapsed_s`, summed
 over the sessions of a resumed run), the frames and minutes at which training games first
-averaged 10,000 (over the last 100 games), and the machine's load and versions.
+averaged 10,000 (over the last 100 games); `bench_report.write_report` adds the machine's
+load, CPU count and versions.
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ import argparse
 import csv
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from bench_report import write_report
+
 BAR = 10_000.0
 WINDOW = 100  # training games in the moving mean that decides "first reached the bar"
+SIDECAR = "score-train.json"  # in each run folder: how many runs trained at once
 
 
 def kungfu(*args: str) -> list[str]:
@@ -161,9 +164,8 @@ def main() -> None:
         if not args.parallel:
             _wait(procs)
     _wait(procs)
-    for seed in todo:
-        note = {"parallel_runs": len(todo) if args.parallel else 1}
-        (runs[seed] / "score-train.json").write_text(json.dumps(note))
+    for seed in todo:  # how the run trained, with the load and versions it trained with
+        write_report({"parallel_runs": len(todo) if args.parallel else 1}, runs[seed] / SIDECAR)
 
     results = []
     for seed, run in runs.items():
@@ -173,14 +175,18 @@ def main() -> None:
             subprocess.run(kungfu("eval", str(run), "--games", str(args.games)), check=True)
             record = newest_eval(run)
         config = json.loads((run / "config.json").read_text())
-        sidecar = run / "score-train.json"
+        sidecar = run / SIDECAR
         results.append(
             {
                 "seed": seed,
                 "run": str(run),
                 "frames": record["frames"],
                 "train_wall_s": train_seconds(run / "metrics.csv"),
-                **(json.loads(sidecar.read_text()) if sidecar.exists() else {}),
+                **(
+                    {"parallel_runs": json.loads(sidecar.read_text())["parallel_runs"]}
+                    if sidecar.exists()
+                    else {}
+                ),
                 "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores")},
                 "first_reached_10000": time_to_bar(run / "metrics.csv"),
                 "config": config,
@@ -197,13 +203,10 @@ def main() -> None:
         "note": args.note,
         "load_before": load_before,
         "load_after": load(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "versions": record["versions"],
+        "eval_versions": record["versions"],  # what the last evaluation ran on
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2))
-    print(f"{summary['passed']} of {len(means)} seeds at >= {BAR:,.0f}; wrote {out}")
+    print(f"{summary['passed']} of {len(means)} seeds at >= {BAR:,.0f}")
+    write_report(summary, out)
 
 
 def _wait(procs: dict[int, subprocess.Popen]) -> None:

@@ -11,15 +11,14 @@ the sample at `--warmup` minutes to the last one. Target: under 5 %. Not part of
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_report import write_report
 
 
 def rss_mib(pid: int) -> float:
@@ -90,17 +89,13 @@ def main() -> None:
         "growth_after_warmup": growth,
         "peak_rss_mib": max(s["rss_mib"] for s in samples),
         "updates_logged": len(metrics) - 1,
-        "load_average": os.getloadavg(),
-        "python": platform.python_version(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
     print(
         f"resident memory {base['rss_mib']:.0f} MiB at {base['minute']:.0f} min -> "
         f"{samples[-1]['rss_mib']:.0f} MiB at {samples[-1]['minute']:.0f} min: "
         f"{100 * growth:+.2f} % (target: under 5 %)"
     )
-    print(f"wrote {args.out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     python benchmarks/throughput.py --seconds 30 --out benchmarks/results/throughput.json
     python benchmarks/throughput.py --sweep --seconds 8 --out SWEEP_JSON
     python benchmarks/throughput.py --replot --out SWEEP_JSON
+    python benchmarks/throughput.py --baseline REV --seconds 30 --out BASELINE_JSON
 (SWEEP_JSON: benchmarks/results/throughput_sweep.json. --sweep adds games × threads
 settings and draws them as a PNG next to the JSON; --replot only redraws it.)
 
@@ -20,6 +21,9 @@ The emulator's speed on this shared machine drifts by ±15 % within minutes, so 
 ratio compares measurements taken side by side: (a), (a2) and (b) alternate in short
 rounds, and (c) is bracketed by (a) and (a2) measured just before and after it.
 Variants: overlap flipped, and the conv stack in the other precision.
+--baseline REV measures only (c), this tree's `kungfu train` against git revision REV's
+(its src/ unpacked to a temporary folder), alternating, three runs each, and reports the
+ratio of the medians: the check that a change kept training's speed.
 Prints a table, writes JSON.
 """
 
@@ -43,9 +47,10 @@ from kungfu_rl import EnvPool, RecurrentAgent, make_env
 from kungfu_rl.allocator import keep_freed_memory
 from kungfu_rl.config import Config
 from kungfu_rl.envs import preprocess
+from kungfu_rl.loading import game_settings
 from kungfu_rl.logger import read_metrics
+from kungfu_rl.machine import pick_device, pick_precision
 from kungfu_rl.pool import atari_vector_env
-from kungfu_rl.trainer import pick_device, pick_precision
 
 ROUNDS = 6
 """(a), (a2) and (b) alternate this many times."""
@@ -60,7 +65,7 @@ class RawGames:
     """
 
     def __init__(self, n_games: int, env_threads: int, halves: int = 1):
-        self.settings = Config().game_settings
+        self.settings = game_settings(Config())
         self.sizes = [n_games // 2, n_games - n_games // 2] if halves == 2 else [n_games]
         self.envs = [atari_vector_env(self.settings, n, env_threads) for n in self.sizes]
         for half, env in enumerate(self.envs):
@@ -127,8 +132,12 @@ def training(
     seconds: float,
     overlap: bool,
     precision: str,
+    src: Path | None = None,
 ) -> dict:
-    """`kungfu train` in a child process; its logged frames/s and its peak memory."""
+    """`kungfu train` in a child process; its logged frames/s and its peak memory.
+
+    `src`: run the package found there (another revision's src/) instead of this one.
+    """
     c = Config()
     updates = max(40, int(seconds * 2500 / (n_games * c.rollout_len)))
     runs = tempfile.mkdtemp(prefix="kungfu-throughput-")
@@ -161,7 +170,8 @@ def training(
         precision,
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else None
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     fps = [f for f in read_metrics(Path(runs) / "t" / "metrics.csv")["time/fps"] if f == f]
     steady = fps[len(fps) // 4 :]  # the first quarter warms up
@@ -263,6 +273,25 @@ def plot_sweep(rows: list[dict], out: Path) -> None:
     fig.savefig(out, dpi=100)
 
 
+def against_baseline(rev: str, seconds: float, settings: dict) -> dict:
+    """Training steps/s of this tree and of revision `rev`, alternating, 3 runs each."""
+    old_src = Path(tempfile.mkdtemp(prefix="kungfu-baseline-"))
+    archive = subprocess.run(["git", "archive", rev, "src"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive.stdout, check=True)
+    runs: dict[str, list[float]] = {"current": [], rev: []}
+    for _ in range(3):
+        for name, src in (("current", None), (rev, old_src / "src")):
+            r = training(**settings, seconds=seconds, src=src)
+            runs[name].append(r["steps_per_s"])
+            print(f"  {name:>10}: training {r['steps_per_s']:,.0f} steps/s")
+    medians = {name: statistics.median(v) for name, v in runs.items()}
+    ratio = medians["current"] / medians[rev]
+    print(
+        f"current / {rev} = {ratio:.3f} (medians {medians['current']:,.0f} / {medians[rev]:,.0f})"
+    )
+    return {"baseline": rev, "runs": runs, "medians": medians, "ratio": ratio, **settings}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30, help="per measurement")
@@ -271,6 +300,7 @@ def main() -> None:
     parser.add_argument(
         "--replot", action="store_true", help="only redraw the sweep PNG from --out's JSON"
     )
+    parser.add_argument("--baseline", metavar="REV", help="compare training with revision REV")
     args = parser.parse_args()
     if args.replot:
         plot_sweep(json.loads(args.out.read_text())["sweep"], args.out.with_suffix(".png"))
@@ -282,6 +312,17 @@ def main() -> None:
     env_t, torch_t = c.env_threads or cores, c.torch_threads or cores
     acting_t = c.acting_threads or torch_t
     precision = pick_precision(c.precision, pick_device(c.device))
+    if args.baseline:
+        settings = {
+            "n_games": c.n_games,
+            "env_threads": env_t,
+            "torch_threads": torch_t,
+            "acting_threads": acting_t,
+            "overlap": c.overlap,
+            "precision": precision,
+        }
+        write_report(against_baseline(args.baseline, args.seconds, settings), args.out)
+        return
     default = measure(c.n_games, env_t, torch_t, args.seconds, c.overlap, acting_t, precision)
     print(
         f"defaults: {c.n_games} games, {env_t} emulator threads, {torch_t} torch threads for "

@@ -8,11 +8,11 @@ class RecordingAgent(RecurrentAgent):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.memories_in = []  # per step: h [B, hidden]
+        self.memories_in = []  # per step: the memory tuple, each tensor [B, hidden]
         self.logits_out = []  # per step: [B, A]
 
     def step(self, prev_state, obs_t):
         new_state, (logits, values) = super().step(prev_state, obs_t)
-        self.memories_in.append(prev_state[0].clone())
+        self.memories_in.append(tuple(m.clone() for m in prev_state))
         self.logits_out.append(logits.clone())
         return new_state, (logits, values)

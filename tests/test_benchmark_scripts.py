@@ -1,13 +1,20 @@
-"""The score benchmark's bookkeeping: when training games first averaged the bar."""
+"""The benchmark scripts: the score benchmark's bookkeeping, and one JSON writer for all."""
 
+import ast
 import importlib.util
+import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+WRITER = "bench_report.py"
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+def _load(name, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # as `python benchmarks/<name>.py` runs
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -22,8 +29,8 @@ def _metrics(path, rows):
     return path
 
 
-def test_time_to_bar_weights_rows_by_their_games(tmp_path):
-    score = _load("score")
+def test_time_to_bar_weights_rows_by_their_games(tmp_path, monkeypatch):
+    score = _load("score", monkeypatch)
     # rows: (mean score of the games that ended since the last row, how many)
     rows = [(9000, 2), ("", 0), (12000, 1), (10500, 1)]
     path = _metrics(tmp_path / "m.csv", rows)
@@ -36,3 +43,99 @@ def test_time_to_bar_weights_rows_by_their_games(tmp_path):
     # window 4 needs 4 games: only row 4 has them, (2 × 9000 + 12000 + 10500) / 4 = 10,125
     assert score.time_to_bar(path, bar=10_000, window=4)["update"] == 4
     assert score.time_to_bar(path, bar=10_200, window=4) is None
+
+
+def _own_json_writes(source: str) -> list[str]:
+    """Where `source` dumps JSON itself (json.dump/json.dumps, however imported)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module == "json":
+            found += [
+                f"line {node.lineno}: from json import {a.name}"
+                for a in node.names
+                if a.name in ("dump", "dumps")
+            ]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("dump", "dumps")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "json"
+        ):
+            found.append(f"line {node.lineno}: json.{node.attr}")
+    return found
+
+
+def _has_out_option(source: str) -> bool:
+    """Whether the script takes `--out` (the path of the JSON it writes)."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "add_argument"
+        and any(isinstance(a, ast.Constant) and a.value == "--out" for a in node.args)
+        for node in ast.walk(ast.parse(source))
+    )
+
+
+def _calls(source: str, name: str) -> bool:
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+        for node in ast.walk(ast.parse(source))
+    )
+
+
+def test_the_check_catches_a_script_that_writes_json_its_own_way():
+    assert _own_json_writes("import json\nPath('x.json').write_text(json.dumps({}))\n")
+    assert _own_json_writes("import json\njson.dump({}, open('x.json', 'w'))\n")
+    assert _own_json_writes("from json import dumps\n")
+    assert not _own_json_writes("from json import loads\n")
+    assert not _own_json_writes("import json\ndata = json.loads(Path('x.json').read_text())\n")
+    assert _has_out_option("p.add_argument('--out', type=Path)\n")
+
+
+def test_every_benchmark_writes_its_json_through_bench_report():
+    scripts = sorted(p for p in BENCHMARKS.glob("*.py") if p.name != WRITER)
+    assert scripts, "no benchmark scripts found"
+    offenders = {p.name: _own_json_writes(p.read_text()) for p in scripts}
+    assert not {k: v for k, v in offenders.items() if v}, (
+        f"write JSON through bench_report.write_report, not on your own: {offenders}"
+    )
+    for path in scripts:
+        source = path.read_text()
+        if _has_out_option(source):
+            assert _calls(source, "write_report"), f"{path.name}: --out, but no write_report"
+            assert "from bench_report import write_report" in source, path.name
+
+
+def test_write_report_adds_the_same_machine_fields(tmp_path, monkeypatch):
+    bench_report = _load("bench_report", monkeypatch)
+    out = tmp_path / "sub" / "r.json"
+    bench_report.write_report({"steps_per_s": 1.5}, out)
+    data = json.loads(out.read_text())
+    assert data["steps_per_s"] == 1.5
+    assert set(bench_report.FIELDS) <= set(data)
+    assert len(data["load_average"]) == 3
+    assert data["cpu_count"] >= 1
+    assert data["machine"]["platform"]
+    versions = data["versions"]
+    for name in ("kungfu_rl", "python", "torch", "ale_py", "gymnasium", "numpy"):
+        assert versions[name], name
+    assert "git_commit" in versions and "git_dirty" in versions
+
+
+def test_write_report_refuses_a_report_that_sets_its_fields(tmp_path, monkeypatch):
+    bench_report = _load("bench_report", monkeypatch)
+    with pytest.raises(ValueError, match="versions"):
+        bench_report.write_report({"versions": {"torch": "mine"}}, tmp_path / "r.json")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_scripts_import_no_removed_package_names():
+    """The kept scripts follow the package's API (no trainer helpers, no acting graph)."""
+    for path in sorted(BENCHMARKS.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "kungfu_rl.trainer":
+                names = {a.name for a in node.names}
+                assert names <= {"Trainer"}, f"{path.name} imports {names} from trainer"
+            if isinstance(node, ast.keyword):
+                assert node.arg != "keep_features", f"{path.name} passes keep_features"

@@ -29,7 +29,7 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs)
-    assert "Observations shape: (4, 6, 1, 42, 42) uint8" in text
+    assert "Observations shape: (4, 6, 1, 42, 42) float32" in text
     assert "n-step return == GAE(1) + V: True" in text
     assert "trained 3 updates (240 frames)" in text
     images = [o for o in outputs if "image/png" in o.get("data", {})]

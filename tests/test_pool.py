@@ -3,6 +3,7 @@
 import functools
 
 import numpy as np
+import pytest
 import torch
 from fakes import CountdownEnv, LivesEnv
 from recording import RecordingAgent
@@ -14,7 +15,9 @@ def test_ale_pool_shapes_and_dtypes():
     agent = RecurrentAgent()
     pool = EnvPool(agent, make_env, n_parallel_games=4, seed=0, env_threads=1)
     obs, actions, rewards, is_not_done = pool.interact(6)
-    assert obs.shape == (4, 6, 1, 42, 42) and obs.dtype == np.uint8
+    # what make_env gives: float32 in [0, 1]
+    assert obs.shape == (4, 6, 1, 42, 42) and obs.dtype == np.float32
+    assert obs.min() >= 0 and obs.max() <= 1 and obs.max() > 0
     assert actions.shape == rewards.shape == is_not_done.shape == (4, 6)
     assert actions.dtype == np.int64 and rewards.dtype == np.float32
     assert ((actions >= 0) & (actions < 14)).all()
@@ -26,6 +29,9 @@ def test_ale_pool_shapes_and_dtypes():
     obs2, *_ = pool.interact(3)
     np.testing.assert_array_equal(obs2[:, 0], last)
     assert pool.prev_memory_states[0].shape == (4, 128)
+    # the trainer's own path keeps uint8 pixels, the same values × 255
+    fast = pool.play(3).observations
+    assert fast.dtype == np.uint8 and fast.shape == (4, 3, 1, 42, 42)
     pool.close()
 
 
@@ -44,17 +50,18 @@ def test_mask_marks_exactly_the_steps_where_games_ended():
     assert pool.episode_lengths == [int(s) for s in pool.episode_scores]
 
 
-def test_memory_is_zeroed_for_exactly_the_games_that_ended():
-    agent = RecordingAgent((1, 42, 42), 3, hidden=16, channels=4)
+@pytest.mark.parametrize("core", ["lstm", "gru"])
+def test_memory_is_zeroed_for_exactly_the_games_that_ended(core):
+    agent = RecordingAgent((1, 42, 42), 3, core=core, hidden=16, channels=4)
     pool = EnvPool(agent, CountdownEnv, n_parallel_games=6, seed=2)
     _, _, _, is_not_done = pool.interact(30)
     for t in range(1, 29):
-        memory = agent.memories_in[t]  # [B, hidden], the memory step t was played with
+        memory = torch.cat(agent.memories_in[t], dim=1)  # every memory tensor step t saw
         zero = (memory == 0).all(dim=1).numpy()
         np.testing.assert_array_equal(zero, is_not_done[:, t - 1] == 0, err_msg=f"step {t}")
     # and the memory the pool keeps for the next rollout
     last_ended = is_not_done[:, -2] == 0
-    kept = (pool.prev_memory_states[0] == 0).all(dim=1).numpy()
+    kept = (torch.cat(pool.prev_memory_states, dim=1) == 0).all(dim=1).numpy()
     np.testing.assert_array_equal(kept, last_ended)
 
 
@@ -66,8 +73,8 @@ def test_real_ale_games_that_end_get_their_memory_zeroed():
     _, _, _, is_not_done = pool.interact(26)
     assert (is_not_done[:, 19] == 0).all()
     assert is_not_done[:, :19].all() and is_not_done[:, 20:].all()
-    assert (agent.memories_in[20] == 0).all()
-    assert (agent.memories_in[19] != 0).any(dim=1).all()
+    assert all((m == 0).all() for m in agent.memories_in[20])
+    assert all((m != 0).any(dim=1).all() for m in agent.memories_in[19])
     assert len(pool.episode_scores) == 3
     pool.close()
 
@@ -77,8 +84,7 @@ def test_feedforward_core_runs_in_the_pool():
     pool = EnvPool(agent, CountdownEnv, n_parallel_games=2, seed=0)
     obs, *_ = pool.interact(4)
     assert obs.shape == (2, 4, 1, 42, 42)
-    assert pool.prev_memory_states[0].shape == (2, 0)
-    assert isinstance(pool.prev_memory_states[0], torch.Tensor)
+    assert pool.prev_memory_states == ()  # it remembers nothing
 
 
 class PixelSumAgent(RecordingAgent):

@@ -16,9 +16,10 @@ import torch
 from kungfu_rl import Config
 from kungfu_rl import checkpoint as ckpt
 from kungfu_rl.checkpoint import list_checkpoints, load_checkpoint, load_newest
+from kungfu_rl.launch import resume, train
 from kungfu_rl.logger import read_metrics
 from kungfu_rl.pool import EnvPool
-from kungfu_rl.trainer import Trainer, TrainingFailed, TrainingInterrupted, resume, train
+from kungfu_rl.trainer import Trainer, TrainingFailed, TrainingInterrupted
 from kungfu_rl.update import train_on_rollout
 
 FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4
@@ -202,7 +203,7 @@ def test_resume_bad_input_gets_one_line_and_exit_2(tmp_path):
         (["train", "--resume", run_dir, "--game", "Breakout"], "--game cannot change"),
         (["train", "--resume", run_dir, "--hidden", "64"], "--hidden cannot change"),
         (["train", "--resume", run_dir], "give a larger --frames"),
-        (["train", "--runs-dir", run_dir / "config.json", "--frames", "64"], "cannot write"),
+        (["train", "--runs-dir", run_dir / "config.json", "--frames", "2560"], "cannot write"),
         (["train", "--runs-dir", tmp_path, "--run-name", "run"], "holds a run already"),
     ]
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}

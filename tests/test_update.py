@@ -1,6 +1,6 @@
 """The training replay: it recomputes exactly what the pool acted with, and it learns."""
 
-import copy
+import functools
 
 import numpy as np
 import pytest
@@ -9,10 +9,19 @@ import torch.nn.functional as F
 from fakes import CountdownEnv
 from recording import RecordingAgent
 
-from kungfu_rl import EnvPool, RecurrentAgent, make_env, train_on_rollout
+from kungfu_rl import (
+    Config,
+    EnvPool,
+    RecurrentAgent,
+    UpdateSettings,
+    make_env,
+    train_on_rollout,
+)
 
 
-@pytest.mark.parametrize("core, precision", [("lstm", "fp32"), ("none", "fp32"), ("lstm", "bf16")])
+@pytest.mark.parametrize(
+    "core, precision", [("lstm", "fp32"), ("gru", "fp32"), ("none", "fp32"), ("lstm", "bf16")]
+)
 def test_replayed_logits_equal_acting_logits(core, precision):
     agent = RecordingAgent((1, 42, 42), 3, core=core, hidden=16, channels=4, precision=precision)
     pool = EnvPool(agent, CountdownEnv, n_parallel_games=5, seed=3)
@@ -32,7 +41,68 @@ def test_replayed_logits_equal_acting_logits(core, precision):
     # the replay's memory after step T-2 is the pool's memory for the next rollout
     with torch.no_grad():
         _, _, final = agent.unroll(obs_t[:-1], tuple(memory), mask_t[:-1])
-    torch.testing.assert_close(final[0], pool.prev_memory_states[0], rtol=tol, atol=tol)
+    assert len(final) == len(pool.prev_memory_states) == {"lstm": 2, "gru": 1, "none": 0}[core]
+    for replayed_memory, pool_memory in zip(final, pool.prev_memory_states, strict=True):
+        torch.testing.assert_close(replayed_memory, pool_memory, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("game", ["atari", "fake"])
+def test_an_interact_rollout_replayed_the_notebooks_way_gives_the_acting(game):
+    """The course's own train_on_rollout: float32 states, step by step, memory zeroed where
+    is_not_done is 0, over the n - 1 played steps: the pool's logits and memory, exactly."""
+    short_game = functools.partial(make_env, max_frames=40)  # games end every 10 steps
+    make = {"atari": short_game, "fake": CountdownEnv}[game]
+    agent = RecordingAgent(make().observation_space.shape, 3 if game == "fake" else 14)
+    pool = EnvPool(agent, make, n_parallel_games=3, seed=4, env_threads=1)
+    pool.interact(5)  # start mid-game
+    agent.logits_out.clear()
+    memory = [m.clone() for m in pool.prev_memory_states]
+    states, _, _, is_not_done = pool.interact(16)
+    assert (is_not_done[:, :-1] == 0).any()  # games ended inside the rollout
+    states = torch.tensor(np.asarray(states), dtype=torch.float32)  # the notebook's conversion
+    assert states.max() <= 1.0
+
+    replayed = []
+    with torch.no_grad():
+        for t in range(states.shape[1] - 1):
+            memory, (logits, _) = agent(tuple(memory), states[:, t])
+            replayed.append(logits)
+            memory = [m * torch.as_tensor(is_not_done[:, t])[:, None] for m in memory]
+    for t, (acted, again) in enumerate(zip(agent.logits_out, replayed, strict=True)):
+        torch.testing.assert_close(again, acted, rtol=0, atol=0, msg=f"step {t}")
+    for again, kept in zip(memory, pool.prev_memory_states, strict=True):
+        torch.testing.assert_close(again, kept, rtol=0, atol=0)
+    pool.close()
+
+
+def test_train_on_rollout_learns_as_kungfu_train_does_without_keywords():
+    """One source of defaults: the update's settings are Config's."""
+    assert UpdateSettings() == Config().update_settings
+    rollout = _rollout_for_defaults()
+    by_default = _one_update(rollout)
+    assert torch.equal(by_default, _one_update(rollout, Config().update_settings))
+    assert not torch.equal(by_default, _one_update(rollout, reward_scale=1.0, gae_lambda=1.0))
+
+
+def _rollout_for_defaults():
+    rng = np.random.default_rng(1)
+    B, T = 3, 5
+    obs = rng.random((B, T + 1, 1, 42, 42), dtype=np.float32)
+    actions = rng.integers(0, 3, (B, T + 1))
+    rewards = (100 * rng.integers(0, 3, (B, T + 1))).astype(np.float32)  # Kung-Fu's sizes
+    mask = np.ones((B, T + 1), np.float32)
+    mask[0, 2] = 0
+    return obs, actions, rewards, mask
+
+
+def _one_update(rollout, *args, **kwargs):
+    """Parameters after one Adam step of a fixed small agent."""
+    torch.manual_seed(0)
+    agent = RecurrentAgent((1, 42, 42), 3, hidden=8, channels=4)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3)
+    memory = agent.get_initial_state(3)
+    train_on_rollout(agent, optimizer, *rollout, memory, *args, **kwargs)
+    return torch.cat([p.detach().flatten() for p in agent.parameters()])
 
 
 def test_unroll_matches_a_step_by_step_loop_with_random_resets():
@@ -153,38 +223,6 @@ def test_channels_last_convolutions_give_the_channels_first_outputs():
     torch.testing.assert_close(fast_values, values, rtol=1e-5, atol=1e-5)
     for fast, plain in zip(fast_grads, agent.conv.parameters(), strict=True):
         torch.testing.assert_close(fast, plain.grad, rtol=1e-4, atol=1e-5)
-
-
-@pytest.mark.parametrize("overlap", [False, True])
-def test_features_kept_while_acting_give_the_replays_gradients(overlap):
-    """The update may reuse the acting's conv features; the gradients must be the replay's."""
-    torch.manual_seed(0)
-    acted = RecurrentAgent()
-    pool = EnvPool(acted, make_env, n_parallel_games=4, seed=3, env_threads=1, overlap=overlap)
-    pool.play(100)  # mid-game, where the games' screens differ
-    memory = [m.clone() for m in pool.prev_memory_states]
-    rollout = pool.play(6, keep_features=True)
-    pool.close()
-    assert all((rollout.observations[b] != rollout.observations[0]).any() for b in (1, 2, 3))
-    assert rollout.features.shape == (4, 6, 128) and rollout.features.requires_grad
-    replayed = copy.deepcopy(acted)
-    with torch.no_grad():
-        flat = torch.as_tensor(rollout.observations).flatten(0, 1)  # [B*n, 1, 42, 42]
-        expected = replayed.encode(flat).view(4, 6, -1)
-    torch.testing.assert_close(rollout.features.detach(), expected, rtol=1e-5, atol=1e-6)
-
-    grads = []
-    for agent, features in ((acted, rollout.features), (replayed, None)):
-        optimizer = torch.optim.SGD(agent.parameters(), lr=0.0)
-        metrics = train_on_rollout(
-            agent, optimizer, *rollout[:4], memory, features=features, max_grad_norm=1e9
-        )
-        grads.append((metrics, [p.grad.clone() for p in agent.parameters()]))
-    (m_kept, g_kept), (m_replayed, g_replayed) = grads
-    assert m_kept["loss/total"] == pytest.approx(m_replayed["loss/total"], rel=1e-5)
-    assert all(g.abs().sum() > 0 for g in g_kept)  # the conv stack gets its gradient too
-    for a, b in zip(g_kept, g_replayed, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_bf16_conv_stack_stays_close_to_fp32_in_features_and_gradients():

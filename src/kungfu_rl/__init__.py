@@ -11,11 +11,12 @@ The notebook's names:
 """
 
 from .agent import RecurrentAgent
-from .config import Config
+from .config import Config, UpdateSettings
 from .envs import make_env
 from .evaluate import evaluate
+from .launch import resume, train
+from .loading import load_agent
 from .pool import EnvPool
-from .trainer import resume, train
 from .update import train_on_rollout
 
 __version__ = "0.1.0"
@@ -24,7 +25,9 @@ __all__ = [
     "Config",
     "EnvPool",
     "RecurrentAgent",
+    "UpdateSettings",
     "evaluate",
+    "load_agent",
     "make_env",
     "resume",
     "train",

@@ -5,7 +5,7 @@ PyTorch on CPU allocates through glibc's malloc. Blocks above malloc's mmap thre
 memory at the top of the heap goes back to the system. The replay of one default rollout
 (672 frames) allocates activations and gradients of up to 34 MiB, so every update touched
 ~30,000 new pages, each one a page fault and a page of zeroing: a third of the update's
-time on the 2-core machine (`python benchmarks/allocator.py`: 116 -> 77 ms per update,
+time on the 2-core machine (docs/decisions.md, allocator: 116 -> 77 ms per update,
 0 page faults). With mmap off and trimming off, freed blocks are reused once enough of them
 fit; the process keeps its peak memory (+10 MiB there) instead of giving it back.
 """

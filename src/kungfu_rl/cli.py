@@ -32,25 +32,41 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per Config field; a flag not given stays out of the namespace."""
-    from .config import Config
+_METAVARS = {"int": "N", "float": "X", "str": "TEXT"}
+_NAMED_METAVARS = {"game": "GAME", "runs_dir": "DIR", "run_name": "NAME"}
 
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per Config setting, in the table's groups; a flag not given stays out of
+    the namespace, so that a resume can tell what was asked for."""
+    from .config import Config, flag, spec_of
+
+    groups: dict[str, argparse._ArgumentGroup] = {}
     for f in dataclasses.fields(Config):
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata['help']} (default: {f.default})"
-        if f.type in ("bool", bool):
-            parser.add_argument(
-                flag,
+        spec = spec_of(f)
+        if spec.group not in groups:
+            groups[spec.group] = parser.add_argument_group(spec.group)
+        group = groups[spec.group]
+        default = "" if f.default in ("", None) else f" (default: {f.default})"
+        bounds = "" if spec.choices or not spec.describe_bounds() else spec.describe_bounds()
+        help_text = spec.help + default + (f"; {bounds}" if bounds else "")
+        if str(f.type) == "bool":
+            group.add_argument(
+                flag(f.name),
                 action=argparse.BooleanOptionalAction,
                 default=argparse.SUPPRESS,
                 help=help_text,
             )
-        else:
-            kind = {"int": whole_number, "float": float, "str": str}[str(f.type)]
-            parser.add_argument(
-                flag, type=kind, default=argparse.SUPPRESS, help=help_text, metavar="X"
-            )
+            continue
+        kind = {"int": whole_number, "float": float, "str": str}[str(f.type)]
+        group.add_argument(
+            flag(f.name),
+            type=kind,
+            choices=spec.choices or None,
+            default=argparse.SUPPRESS,
+            help=help_text,
+            metavar=None if spec.choices else _NAMED_METAVARS.get(f.name, _METAVARS[str(f.type)]),
+        )
 
 
 def whole_number(text: str) -> int:
@@ -107,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .config import Config
-    from .trainer import TrainingFailed, TrainingInterrupted, resume, train
+    from .launch import resume, train
+    from .trainer import TrainingFailed, TrainingInterrupted
 
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if f.name in args}
     try:
@@ -125,7 +142,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except TrainingFailed as e:
         print(f"kungfu: training stopped: {e}", file=sys.stderr)
         return e.exit_code
-    config = Config.load(result.run_dir / "config.json")
+    if not result.is_main:  # under torchrun, rank 0 speaks for the run
+        return 0
+    config = result.config
     last = result.evaluations[-1] if result.evaluations else None
     print(f"run folder: {result.run_dir} (report: {result.run_dir / 'report.html'})")
     print(
@@ -140,30 +159,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from .checkpoint import CHECKPOINT_DIR, find_checkpoint, load_checkpoint
-    from .config import Config
+    from .checkpoint import CHECKPOINT_DIR
     from .evaluate import evaluate, save_eval_record, summarize
-    from .trainer import build_agent, env_factory, pick_device
+    from .loading import env_factory, load_agent
 
     if args.games < 1:
         raise UsageError(f"--games must be >= 1, got {args.games}")
-    path = find_checkpoint(args.path)
-    payload = load_checkpoint(path)
-    config = Config.from_json(payload["config"])
+    loaded = load_agent(args.path, device=args.device)
+    path, config, payload = loaded.path, loaded.config, loaded.payload
     run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
     env = env_factory(config)()
-    device = pick_device(args.device)
-    agent = build_agent(config, env.observation_space.shape, env.action_space.n, device)
-    try:
-        agent.load_state_dict(payload["model"])
-    except RuntimeError as e:
-        raise UsageError(f"{path} does not fit its own network settings: {e}") from None
-    agent.eval()
     torch.manual_seed(args.seed)
 
     stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
     video_dir = run_dir / "videos" / f"eval-{stamp}" if args.video else None
-    scores = evaluate(agent, env, args.games, seed=args.seed, video_dir=video_dir)
+    scores = evaluate(loaded.agent, env, args.games, seed=args.seed, video_dir=video_dir)
     stats = summarize(scores)
     out = save_eval_record(
         run_dir,

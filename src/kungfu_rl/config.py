@@ -1,25 +1,69 @@
-"""Every training setting in one typed dataclass, validated in one place."""
+"""Every training setting in one typed table: default, help, bounds or choices, resumable or not.
+
+Validation, the command line's flags and the set of settings a resume may change are all
+derived from this one table. A leaf module: it imports neither torch nor ale-py, so a
+command can check what a user typed before any heavy import.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .agent import CORES, PRECISIONS
-from .envs import GameSettings, resolve_game
-
+CORES = ("lstm", "gru", "none")
+"""Memory cores: the notebook's LSTM, a GRU, or none (feedforward, for the memory ablation)."""
+PRECISIONS = ("fp32", "bf16")
+"""Arithmetic of the conv stack: float32, or bfloat16 under autocast (weights stay float32)."""
+DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("constant", "linear")
+MAX_SEED = 2**31 - 1
+"""Seeds go to numpy, torch and the emulator; the emulator takes a signed 32-bit int."""
 
 
 class ConfigError(ValueError):
     """A setting a user gave that cannot work; the message is one line for the command line."""
 
 
-def _opt(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+@dataclass(frozen=True)
+class Spec:
+    """What the table says of one setting, besides its type and default."""
+
+    help: str
+    group: str
+    low: float | None = None
+    """Smallest allowed value (inclusive unless `low_open`)."""
+    high: float | None = None
+    """Largest allowed value (inclusive)."""
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+    resumable: bool = False
+    """Whether `kungfu train --resume` may change it; the others define the run."""
+
+    def describe_bounds(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        high = "" if self.high is None else f"<= {self.high:g}"
+        return " and ".join(x for x in (low, high) if x)
+
+
+def setting(default: Any, help: str, group: str, **spec: Any) -> Any:
+    """A Config field: its default and its Spec (help, group, bounds, choices, resumable)."""
+    return field(default=default, metadata={"spec": Spec(help, group, **spec)})
+
+
+GAME, BUDGET, AGENT, LEARNING, SAVING, MACHINE = (
+    "what to play",
+    "how much",
+    "the agent",
+    "learning",
+    "evaluation, logging and checkpoints",
+    "machine",
+)
 
 
 @dataclass
@@ -27,136 +71,186 @@ class Config:
     """Settings of one training run. Every field is a `kungfu train --flag`."""
 
     # what to play
-    game: str = _opt("KungFuMaster", "Atari game, by name (see `kungfu games`)")
-    sticky_actions: float = _opt(0.25, "probability that the previous action repeats (ALE v5)")
-    frameskip: int = _opt(4, "emulator frames per agent step")
-    noop_max: int = _opt(0, "up to this many no-op steps at each game start")
-    max_episode_frames: int = _opt(
-        108_000, "emulator frames after which a game is cut off (ALE v5: 30 minutes of play)"
+    game: str = setting("KungFuMaster", "Atari game, by name (see `kungfu games`)", GAME)
+    sticky_actions: float = setting(
+        0.25, "probability that the previous action repeats (ALE v5)", GAME, low=0.0, high=0.99
+    )
+    frameskip: int = setting(4, "emulator frames per agent step", GAME, low=1, high=64)
+    noop_max: int = setting(
+        0, "up to this many no-op steps at each game start", GAME, low=0, high=10_000
+    )
+    max_episode_frames: int = setting(
+        108_000,
+        "emulator frames after which a game is cut off (ALE v5: 30 minutes of play)",
+        GAME,
+        low=1,
     )
 
     # how much
-    frames: int = _opt(10_000_000, "training budget in emulator frames (agent steps × frameskip)")
-    n_games: int = _opt(32, "games played in parallel")
-    rollout_len: int = _opt(20, "agent steps per game between updates")
+    frames: int = setting(
+        10_000_000,
+        "training budget in emulator frames (agent steps × frameskip)",
+        BUDGET,
+        low=1,
+        resumable=True,
+    )
+    n_games: int = setting(32, "games played in parallel", BUDGET, low=1, high=4096)
+    rollout_len: int = setting(
+        20, "agent steps per game between updates", BUDGET, low=1, high=10_000
+    )
 
     # the agent
-    core: str = _opt("lstm", "memory core: lstm (the notebook's), or none (feedforward ablation)")
-    hidden: int = _opt(128, "width of the dense layer and of the LSTM")
-    channels: int = _opt(32, "channels of each of the three conv layers")
+    core: str = setting(
+        "lstm",
+        "memory core: lstm (the notebook's), gru, or none (feedforward, for the memory ablation)",
+        AGENT,
+        choices=CORES,
+    )
+    hidden: int = setting(128, "width of the dense layer and of the memory", AGENT, low=1)
+    channels: int = setting(32, "channels of each of the three conv layers", AGENT, low=1)
 
     # learning
-    lr: float = _opt(3e-4, "Adam learning rate")
-    lr_schedule: str = _opt(
-        "constant", "constant, or linear: the rate falls linearly to 0 at --frames"
+    lr: float = setting(3e-4, "Adam learning rate", LEARNING, low=0.0, low_open=True, high=1.0)
+    lr_schedule: str = setting(
+        "constant",
+        "constant, or linear: the rate falls linearly to 0 at --frames",
+        LEARNING,
+        choices=LR_SCHEDULES,
     )
-    gamma: float = _opt(0.99, "discount factor, in (0, 1]")
-    gae_lambda: float = _opt(0.95, "GAE lambda in [0, 1]; 1 is the notebook's n-step return")
-    entropy_coef: float = _opt(0.01, "weight of the entropy bonus")
-    value_coef: float = _opt(0.5, "weight of the value loss")
-    reward_scale: float = _opt(0.01, "rewards are multiplied by this in the loss only")
-    max_grad_norm: float = _opt(0.5, "gradient-norm clip")
-    cut_at_life_loss: bool = _opt(
-        False, "a lost life ends the value target (the game and the memory go on)"
+    gamma: float = setting(0.99, "discount factor", LEARNING, low=0.0, low_open=True, high=1.0)
+    gae_lambda: float = setting(
+        0.95, "GAE lambda; 1 is the notebook's n-step return", LEARNING, low=0.0, high=1.0
+    )
+    entropy_coef: float = setting(0.01, "weight of the entropy bonus", LEARNING, low=0.0, high=1e3)
+    value_coef: float = setting(0.5, "weight of the value loss", LEARNING, low=0.0, high=1e3)
+    reward_scale: float = setting(
+        0.01,
+        "rewards are multiplied by this in the loss only",
+        LEARNING,
+        low=0.0,
+        low_open=True,
+        high=1e3,
+    )
+    max_grad_norm: float = setting(
+        0.5, "gradient-norm clip", LEARNING, low=0.0, low_open=True, high=1e6
+    )
+    cut_at_life_loss: bool = setting(
+        False, "a lost life ends the value target (the game and the memory go on)", LEARNING
     )
 
     # evaluation, logging, saving
-    eval_every: int = _opt(500, "evaluate on full games every this many updates (0: never)")
-    eval_games: int = _opt(5, "full games per evaluation")
-    log_every: int = _opt(10, "write a metrics row every this many updates")
-    checkpoint_every: int = _opt(500, "save a checkpoint every this many updates")
-    checkpoint_minutes: float = _opt(10.0, "also save a checkpoint every this many minutes")
-    keep_checkpoints: int = _opt(3, "newest checkpoints kept (plus best.pt, the best evaluation)")
-    max_nonfinite: int = _opt(10, "stop after this many non-finite updates in a row")
-    runs_dir: str = _opt("runs", "folder that holds run folders")
-    run_name: str = _opt("", "run folder name (default: <game>-<YYYYmmdd-HHMMSS>)")
+    eval_every: int = setting(
+        500,
+        "evaluate on full games every this many updates (0: never)",
+        SAVING,
+        low=0,
+        resumable=True,
+    )
+    eval_games: int = setting(
+        5, "full games per evaluation", SAVING, low=1, high=10_000, resumable=True
+    )
+    log_every: int = setting(
+        10, "write a metrics row every this many updates", SAVING, low=1, resumable=True
+    )
+    checkpoint_every: int = setting(
+        500, "save a checkpoint every this many updates", SAVING, low=1, resumable=True
+    )
+    checkpoint_minutes: float = setting(
+        10.0,
+        "also save a checkpoint every this many minutes",
+        SAVING,
+        low=0.0,
+        low_open=True,
+        high=1e6,
+        resumable=True,
+    )
+    keep_checkpoints: int = setting(
+        3,
+        "newest checkpoints kept (plus best.pt, the best evaluation)",
+        SAVING,
+        low=1,
+        resumable=True,
+    )
+    max_nonfinite: int = setting(
+        10, "stop after this many non-finite updates in a row", SAVING, low=1, resumable=True
+    )
+    runs_dir: str = setting("runs", "folder that holds run folders", SAVING)
+    run_name: str = setting("", "run folder name (default: <game>-<YYYYmmdd-HHMMSS>)", SAVING)
 
     # machine
-    seed: int = _opt(0, "random seed (games, network, sampling)")
-    device: str = _opt("auto", "auto, cpu or cuda")
-    torch_threads: int = _opt(0, "torch intra-op threads for the update (0: one per core)")
-    acting_threads: int = _opt(
-        1, "torch threads while the games are played (0: as --torch-threads)"
+    seed: int = setting(0, "random seed (games, network, sampling)", MACHINE, low=0, high=MAX_SEED)
+    device: str = setting(
+        "auto", "auto: cuda where torch sees one", MACHINE, choices=DEVICES, resumable=True
     )
-    precision: str = _opt(
+    torch_threads: int = setting(
+        0,
+        "torch intra-op threads for the update (0: one per core)",
+        MACHINE,
+        low=0,
+        high=1024,
+        resumable=True,
+    )
+    acting_threads: int = setting(
+        1,
+        "torch threads while the games are played (0: as --torch-threads)",
+        MACHINE,
+        low=0,
+        high=1024,
+        resumable=True,
+    )
+    precision: str = setting(
         "auto",
-        "the conv stack's arithmetic: fp32, bf16, or auto (bf16 where the CPU or GPU has it "
-        "natively)",
+        "the conv stack's arithmetic; auto: bf16 where the CPU or GPU has it natively",
+        MACHINE,
+        choices=("auto", *PRECISIONS),
+        resumable=True,
     )
-    env_threads: int = _opt(0, "emulator threads (0: one per core)")
-    overlap: bool = _opt(
-        True, "emulate half the games while the network picks the other half's actions"
+    env_threads: int = setting(
+        0, "emulator threads (0: one per core)", MACHINE, low=0, high=1024, resumable=True
     )
-    progress: bool = _opt(True, "show a progress bar")
-    dist_timeout_s: float = _opt(
-        300.0, "under torchrun: seconds a rank waits for the others before giving up"
+    overlap: bool = setting(
+        True,
+        "emulate half the games while the network picks the other half's actions",
+        MACHINE,
+        resumable=True,
+    )
+    progress: bool = setting(True, "show a progress bar", MACHINE, resumable=True)
+    dist_timeout_s: float = setting(
+        300.0,
+        "under torchrun: seconds a rank waits for the others before giving up",
+        MACHINE,
+        low=0.0,
+        low_open=True,
+        high=1e6,
+        resumable=True,
     )
 
     def validate(self) -> Config:
-        """Check every setting; raise ConfigError with one line naming the first bad one."""
-        try:
-            self.game = resolve_game(self.game)
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
-        positive = (
-            "frames frameskip max_episode_frames n_games rollout_len hidden channels eval_games "
-            "log_every checkpoint_every keep_checkpoints max_nonfinite"
-        )
-        for name in positive.split():
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{_flag(name)} must be >= 1, got {getattr(self, name)}")
-        for name in (
-            "noop_max",
-            "eval_every",
-            "torch_threads",
-            "acting_threads",
-            "env_threads",
-            "seed",
-        ):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
-        for name in ("lr", "reward_scale", "max_grad_norm", "checkpoint_minutes", "dist_timeout_s"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(self, name)}")
-        for name in ("entropy_coef", "value_coef"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
-        if self.lr_schedule not in LR_SCHEDULES:
+        """Check every setting against the table; ConfigError names the first bad one.
+
+        The game's name is checked for its type here; whether ale-py carries such a game is
+        `envs.resolve_game`'s to say (it needs ale-py, which this module does not import).
+        """
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, _checked(f, getattr(self, f.name)))
+        if not self.game.strip():
+            raise ConfigError("--game must name a game (see `kungfu games`)")
+        if self.frames < self.frames_per_update:
             raise ConfigError(
-                f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
+                f"--frames {self.frames:,} is less than one update "
+                f"(--n-games × --rollout-len × --frameskip = {self.frames_per_update:,})"
             )
-        if not 0 < self.gamma <= 1:
-            raise ConfigError(f"--gamma must be in (0, 1], got {self.gamma}")
-        if not 0 <= self.gae_lambda <= 1:
-            raise ConfigError(f"--gae-lambda must be in [0, 1], got {self.gae_lambda}")
-        if not 0 <= self.sticky_actions < 1:
-            raise ConfigError(f"--sticky-actions must be in [0, 1), got {self.sticky_actions}")
-        if self.core not in CORES:
-            raise ConfigError(f"--core must be one of {', '.join(CORES)}, got {self.core!r}")
-        if self.precision not in ("auto", *PRECISIONS):
-            raise ConfigError(
-                f"--precision must be auto, {' or '.join(PRECISIONS)}, got {self.precision!r}"
-            )
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"--device must be auto, cpu or cuda, got {self.device!r}")
-        if "/" in self.run_name or self.run_name in (".", ".."):
-            raise ConfigError(f"--run-name must be a plain folder name, got {self.run_name!r}")
+        name = self.run_name
+        if "/" in name or "\\" in name or name in (".", "..") or not name.isprintable():
+            raise ConfigError(f"--run-name must be a plain folder name, got {name!r}")
         return self
 
     @property
-    def game_settings(self) -> GameSettings:
-        return GameSettings(
-            game=self.game,
-            repeat_action_probability=self.sticky_actions,
-            frameskip=self.frameskip,
-            noop_max=self.noop_max,
-            max_frames=self.max_episode_frames,
+    def update_settings(self) -> UpdateSettings:
+        """What `train_on_rollout` needs of this config."""
+        return UpdateSettings(
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(UpdateSettings)}
         )
-
-    def update_settings(self) -> dict[str, float]:
-        """The keyword arguments of `train_on_rollout` that this config sets."""
-        names = "gamma gae_lambda entropy_coef value_coef reward_scale max_grad_norm"
-        return {name: getattr(self, name) for name in names.split()}
 
     def lr_at(self, frames: int) -> float:
         """The learning rate for the update that starts after `frames` frames."""
@@ -173,17 +267,78 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
+        """A config from a dict such as config.json holds; unknown keys are ignored."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a config must be a JSON object, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
     def from_json(cls, text: str) -> Config:
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, TypeError) as e:
+            raise ConfigError(f"a config that is not JSON ({e})") from None
+        return cls.from_dict(data)
 
     @classmethod
     def load(cls, path: Path) -> Config:
         return cls.from_json(Path(path).read_text())
 
 
-def _flag(name: str) -> str:
-    return name.replace("_", "-")
+_DEFAULT = Config()
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    """The settings of one update (`train_on_rollout`); every default is Config's."""
+
+    gamma: float = _DEFAULT.gamma
+    gae_lambda: float = _DEFAULT.gae_lambda
+    entropy_coef: float = _DEFAULT.entropy_coef
+    value_coef: float = _DEFAULT.value_coef
+    reward_scale: float = _DEFAULT.reward_scale
+    max_grad_norm: float = _DEFAULT.max_grad_norm
+
+
+def spec_of(f: dataclasses.Field) -> Spec:
+    return f.metadata["spec"]
+
+
+RESUMABLE = frozenset(f.name for f in dataclasses.fields(Config) if spec_of(f).resumable)
+"""Settings a resumed run may change; the others define the run and stay as they were."""
+
+
+def flag(name: str) -> str:
+    """A setting's command-line flag: gae_lambda -> --gae-lambda."""
+    return "--" + name.replace("_", "-")
+
+
+def _checked(f: dataclasses.Field, value: Any) -> Any:
+    """`value` for setting `f` if its type and the table's bounds allow it, else ConfigError."""
+    spec, kind = spec_of(f), str(f.type)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{flag(f.name)} must be true or false, got {value!r}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{flag(f.name)} must be text, got {value!r}")
+        if spec.choices and value not in spec.choices:
+            raise ConfigError(f"{flag(f.name)} must be {spec.describe_bounds()}, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{flag(f.name)} must be a number, got {value!r}")
+    if kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{flag(f.name)} must be a whole number, got {value!r}")
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{flag(f.name)} must be a finite number, got {value}")
+    too_low = spec.low is not None and (value <= spec.low if spec.low_open else value < spec.low)
+    too_high = spec.high is not None and value > spec.high
+    if too_low or too_high:
+        raise ConfigError(f"{flag(f.name)} must be {spec.describe_bounds()}, got {value:g}")
+    return value

@@ -48,10 +48,6 @@ class DistInfo:
         return self.rank == 0
 
 
-def launched_by_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
-
-
 def init_from_env(device_name: str, timeout_s: float) -> DistInfo:
     """Join the process group that torchrun's RANK / WORLD_SIZE / MASTER_* describe.
 

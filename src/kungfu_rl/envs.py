@@ -10,7 +10,7 @@ same float32 values bit for bit.
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import ale_py
@@ -90,9 +90,6 @@ class GameSettings:
     @property
     def crop(self) -> tuple[slice, slice]:
         return GAME_CROPS.get(self.game, (slice(None), slice(None)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def preprocess(frames: np.ndarray, crop: tuple[slice, slice]) -> np.ndarray:

@@ -1,10 +1,16 @@
-"""metrics.csv and TensorBoard, written from one `record` / `dump`."""
+"""metrics.csv and TensorBoard, written from one `record` / `dump`, read back by one reader.
+
+metrics.csv is open to new keys: a key that the file's header lacks (a run folder from an
+older version, a metric added later) widens the header, the older rows getting blank cells.
+Readers take any column set; a damaged row is skipped and counted, never fatal.
+"""
 
 from __future__ import annotations
 
 import csv
 import math
 import os
+import sys
 from pathlib import Path
 
 COLUMNS = (
@@ -26,7 +32,80 @@ COLUMNS = (
     "eval/score_min",
     "eval/score_max",
 )
-"""Columns of metrics.csv, namespaced as the TensorBoard tags; a blank cell: not measured."""
+"""Columns this version writes, namespaced as the TensorBoard tags; a blank cell: not measured."""
+
+
+def _parse_rows(path: Path) -> tuple[list[str], list[list[float]], int]:
+    """metrics.csv -> (header, rows of floats with NaN for blank cells, damaged rows skipped).
+
+    A row is damaged when its cell count differs from the header's (cut short by a kill,
+    say), a cell is not a number, or its update is not a whole number.
+    """
+    try:
+        with Path(path).open(newline="", encoding="utf-8", errors="replace") as f:
+            lines = [line.replace("\0", "") for line in f]
+        table = list(csv.reader(lines))
+    except (OSError, csv.Error):
+        return [], [], 0
+    if not table or "update" not in table[0] or "frames" not in table[0]:
+        return [], [], max(len(table) - 1, 0)
+    header, rows, skipped = table[0], [], 0
+    for cells in table[1:]:
+        try:
+            if len(cells) != len(header):
+                raise ValueError
+            row = [float(c) if c.strip() else math.nan for c in cells]
+            if not float(row[header.index("update")]).is_integer():
+                raise ValueError
+        except ValueError:
+            skipped += 1
+            continue
+        rows.append(row)
+    return header, rows, skipped
+
+
+def _warn_skipped(path: Path, skipped: int) -> None:
+    if skipped:
+        print(f"warning: {path}: skipped {skipped} damaged row(s)", file=sys.stderr)
+
+
+def read_metrics(path: Path) -> dict[str, list[float]]:
+    """metrics.csv -> {column: values}, NaN for blank cells; every column of this version is
+    there (all NaN when the file lacks it); damaged rows are skipped with a warning."""
+    header, rows, skipped = _parse_rows(path)
+    _warn_skipped(path, skipped)
+    columns = {key: [math.nan] * len(rows) for key in (*COLUMNS, *header)}
+    for i, key in enumerate(header):
+        columns[key] = [row[i] for row in rows]
+    if not rows:
+        columns = {key: [] for key in columns}
+    return columns
+
+
+def _rewrite(path: Path, header: list[str], rows: list[list[float]]) -> None:
+    """Write metrics.csv anew, atomically: a kill now leaves either the old or the new file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows([_cell(v) for v in row] for row in rows)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def truncate_metrics(path: Path, last_update: int) -> None:
+    """Keep the rows up to `last_update` (later ones were logged after the checkpoint a run
+    resumes from) and drop damaged ones, so that none is carried forward."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    header, rows, skipped = _parse_rows(path)
+    _warn_skipped(path, skipped)
+    if not header:
+        header = list(COLUMNS)
+    at = header.index("update")
+    _rewrite(path, header, [r for r in rows if r[at] <= last_update])
 
 
 class MetricsLogger:
@@ -36,12 +115,12 @@ class MetricsLogger:
         """Appends to run_dir/metrics.csv; a resumed run passes the frames of its checkpoint,
         so TensorBoard drops the points a killed session logged after it."""
         self.path = Path(run_dir) / "metrics.csv"
-        new = not self.path.exists() or self.path.stat().st_size == 0
+        header, rows, _ = _parse_rows(self.path) if self.path.is_file() else ([], [], 0)
+        self.columns = header or list(COLUMNS)
+        missing = [c for c in COLUMNS if c not in self.columns]
+        if not header or missing:
+            self._widen(missing, rows)
         self._file = self.path.open("a", newline="")
-        self._csv = csv.DictWriter(self._file, fieldnames=COLUMNS, extrasaction="ignore")
-        if new:
-            self._csv.writeheader()
-            self._file.flush()
         self._tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -50,15 +129,24 @@ class MetricsLogger:
             self._tb = SummaryWriter(log_dir=str(run_dir), purge_step=purge)
         self._row: dict[str, float] = {}
 
+    def _widen(self, new: list[str], rows: list[list[float]]) -> None:
+        """Add columns `new` to the header; the rows so far get blank cells there."""
+        self.columns += new
+        _rewrite(self.path, self.columns, [r + [math.nan] * len(new) for r in rows])
+
     def record(self, key: str, value: float) -> None:
-        if key not in COLUMNS:
-            raise KeyError(f"unknown metric {key!r}; add it to logger.COLUMNS")
         self._row[key] = float(value)
 
     def dump(self, update: int, frames: int) -> None:
         """Write what was recorded since the last dump as one row at this update."""
         row = {"update": update, "frames": frames, **self._row}
-        self._csv.writerow({k: _cell(v) for k, v in row.items()})
+        new = [k for k in row if k not in self.columns]
+        if new:  # a key this file has not seen: widen its header first
+            self._file.close()
+            _, rows, _ = _parse_rows(self.path)
+            self._widen(new, rows)
+            self._file = self.path.open("a", newline="")
+        csv.writer(self._file).writerow([_cell(row.get(k, math.nan)) for k in self.columns])
         self._file.flush()
         if self._tb is not None:
             for key, value in self._row.items():
@@ -74,42 +162,6 @@ class MetricsLogger:
 
 
 def _cell(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
     return "" if not math.isfinite(value) else f"{value:.6g}"
-
-
-def truncate_metrics(path: Path, last_update: int) -> None:
-    """Drop the rows after `last_update` (logged after the checkpoint a run resumes from).
-
-    The file is rewritten atomically, so a kill now leaves either the old or the new one.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    header, body = rows[0], rows[1:]
-    # a row cut short by a kill has too few cells (or a cut-off update number): drop it
-    keep = [
-        r for r in body if len(r) == len(header) and r[0].isdigit() and int(r[0]) <= last_update
-    ]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as f:
-        csv.writer(f).writerows([header, *keep])
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_metrics(path: Path) -> dict[str, list[float]]:
-    """metrics.csv -> {column: values}, NaN for blank cells."""
-    with Path(path).open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    columns: dict[str, list[float]] = {}
-    for row in rows:
-        for key, cell in row.items():
-            columns.setdefault(key, []).append(float(cell) if cell not in ("", None) else math.nan)
-    return columns

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from ale_py.vector_env import AtariVectorEnv
 
-from .agent import MemoryState, RecurrentAgent
+from .agent import Memory, RecurrentAgent, reset_memory
 from .envs import AtariGame, GameSettings, make_env, preprocess, rom_id
 
 
@@ -69,9 +69,8 @@ class Rollout(NamedTuple):
     Entry n - 1 holds only the observation to bootstrap from (action 0, reward 0, masks 1).
     is_not_done[b, t] = 0 where game b ended at step t (its memory is zeroed after it);
     life_lost[b, t] = 1 where game b lost a life at step t and goes on.
-    features [B, n, hidden] (`play(n, keep_features=True)` only, else None): the agent's
-    `encode` of every observation, with the autograd graph of steps 0..n-2, for the
-    update to reuse (`train_on_rollout(features=...)`).
+    Atari observations are uint8 pixels here (the trainer's fast path; the agent divides
+    by 255 at its first layer); `EnvPool.interact` gives them as `make_env` does.
     """
 
     observations: np.ndarray
@@ -79,7 +78,6 @@ class Rollout(NamedTuple):
     rewards: np.ndarray
     is_not_done: np.ndarray
     life_lost: np.ndarray
-    features: torch.Tensor | None = None
 
 
 class EnvPool:
@@ -87,7 +85,8 @@ class EnvPool:
 
     With the package's `make_env` the games run in ale-py's `AtariVectorEnv` (C++ threads);
     any other env factory runs in a gymnasium `SyncVectorEnv`. The pool keeps each game's
-    LSTM memory in `prev_memory_states` and zeroes it when that game ends.
+    recurrent memory in `prev_memory_states` (a tuple of [B, hidden] tensors, as the agent's
+    `get_initial_state` gives) and zeroes it when that game ends.
     Finished games' raw scores and lengths collect in `episode_scores` / `episode_lengths`.
 
     `overlap=True` (Atari games only, n_parallel_games >= 2) splits the games into two
@@ -140,7 +139,7 @@ class EnvPool:
             first.append(self._observe(obs))
             self._lives[sl] = info.get("lives", 0)
         self.prev_observations = np.concatenate(first)  # [B, C, H, W]
-        self.prev_memory_states: MemoryState = agent.get_initial_state(B)
+        self.prev_memory_states: Memory = agent.get_initial_state(B)
         self._scores = np.zeros(B)
         self._lengths = np.zeros(B, dtype=np.int64)
         self.episode_scores: list[float] = []
@@ -156,19 +155,21 @@ class EnvPool:
         """Play `n_steps - 1` steps of every game, as the notebook's `interact`.
 
         Returns (observations [B, n, C, H, W], actions [B, n], rewards [B, n],
-        is_not_done [B, n]): the first four fields of `play`, which see.
+        is_not_done [B, n]): the first four fields of `play`, which see, with the
+        observations as `make_env` gives them: float32 in [0, 1] for Atari games.
         """
-        return tuple(self.play(n_steps))[:4]
+        observations, actions, rewards, is_not_done, _ = self.play(n_steps)
+        if observations.dtype == np.uint8:  # the same values as AtariGame.observation, bit for bit
+            observations = observations.astype(np.float32) / np.float32(255.0)
+        return observations, actions, rewards, is_not_done
 
-    def play(self, n_steps: int = 100, keep_features: bool = False) -> Rollout:
+    def play(self, n_steps: int = 100) -> Rollout:
         """Play `n_steps - 1` steps of every game; a `Rollout` of [B, n_steps] arrays.
 
         Entry n - 1 holds the observation to bootstrap from with a placeholder action 0,
         reward 0 and masks 1; it is also the first observation of the next call. A game
         that ends at step t has its memory zeroed before its next step. The arrays are
         [B, T] views of time-major buffers: `.swapaxes(0, 1)` gives [T, B] without a copy.
-        `keep_features` also returns the agent's features of every observation, with the
-        graph that computed them (the agent's `act`), for an update with these weights.
         """
         if n_steps < 2:
             raise ValueError(f"interact needs n_steps >= 2, got {n_steps}")
@@ -176,21 +177,20 @@ class EnvPool:
         if self.acting_threads:
             torch.set_num_threads(self.acting_threads)
         try:
-            return self._play(n_steps, keep_features)
+            return self._play(n_steps)
         finally:
             torch.set_num_threads(threads)
 
-    def _play(self, n_steps: int, keep_features: bool) -> Rollout:
+    def _play(self, n_steps: int) -> Rollout:
         B = self.n_games
         obs_buf = np.empty((n_steps, *self.prev_observations.shape), self.prev_observations.dtype)
         actions = np.zeros((n_steps, B), dtype=np.int64)
         rewards = np.zeros((n_steps, B), dtype=np.float32)
         is_not_done = np.ones((n_steps, B), dtype=np.float32)
         life_lost = np.zeros((n_steps, B), dtype=np.float32)
-        h, c = self.prev_memory_states
-        memory = [(h[sl], c[sl]) for sl in self.slices]  # each half's (h, c) [B_half, hidden]
+        # each half's memory, every tensor [B_half, hidden]
+        memory = [tuple(m[sl] for m in self.prev_memory_states) for sl in self.slices]
         in_flight = [False] * len(self.slices)
-        features: list[torch.Tensor] = []  # per step t < n - 1: [B, hidden]
 
         def receive(half: int, t: int) -> None:
             sl = self.slices[half]
@@ -204,38 +204,26 @@ class EnvPool:
                 life_lost[t, sl] = (lives < self._lives[sl]) & ~done
                 self._lives[sl] = lives
             self._track_episodes(reward, done, sl)
-            keep = torch.as_tensor(~done, dtype=h.dtype, device=h.device)[:, None]
-            memory[half] = (memory[half][0] * keep, memory[half][1] * keep)
+            memory[half] = reset_memory(memory[half], torch.as_tensor(~done))
             self.prev_observations[sl] = self._observe(obs)
             in_flight[half] = False
 
         for t in range(n_steps - 1):
-            step_features = []  # each half's [B_half, hidden]
             for half, sl in enumerate(self.slices):
                 if in_flight[half]:  # the other half steps meanwhile
                     receive(half, t - 1)
                 obs_buf[t, sl] = self.prev_observations[sl]
-                if keep_features:
-                    memory[half], readout, x = self.agent.act(memory[half], obs_buf[t, sl])
-                    step_features.append(x)
-                else:
-                    memory[half], readout = self.agent.step(memory[half], obs_buf[t, sl])
+                memory[half], readout = self.agent.step(memory[half], obs_buf[t, sl])
                 actions[t, sl] = self.agent.sample_actions(readout)
                 self.envs[half].send(actions[t, sl])
                 in_flight[half] = True
-            if keep_features:
-                features.append(torch.cat(step_features))
         for half in range(len(self.slices)):
             receive(half, n_steps - 2)
         obs_buf[n_steps - 1] = self.prev_observations
+        # the halves' memories joined again: every tensor [B, hidden]
         self.prev_memory_states = tuple(torch.cat(m) for m in zip(*memory, strict=True))
         arrays = (obs_buf, actions, rewards, is_not_done, life_lost)
-        rollout = Rollout(*(x.swapaxes(0, 1) for x in arrays))
-        if not keep_features:
-            return rollout
-        with torch.no_grad():  # the last observation is only bootstrapped from
-            last = self.agent.encode(torch.as_tensor(obs_buf[n_steps - 1], device=h.device))
-        return rollout._replace(features=torch.stack([*features, last], dim=1))  # [B, n, hidden]
+        return Rollout(*(x.swapaxes(0, 1) for x in arrays))
 
     def _track_episodes(self, reward: np.ndarray, done: np.ndarray, games: slice) -> None:
         scores, lengths = self._scores[games], self._lengths[games]  # views

@@ -1,18 +1,17 @@
-"""The training loop: interact, replay and update, evaluate, log, checkpoint, resume."""
+"""The training loop: play a rollout of every game, update, evaluate, log, checkpoint.
+
+`launch.py` starts a run or resumes one and hands it a `Trainer`; this module holds what a
+run does once it has one.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import math
-import os
-import random
 import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,40 +20,31 @@ import torch
 from tqdm import tqdm
 
 from .agent import RecurrentAgent
-from .allocator import keep_freed_memory
 from .checkpoint import (
     CheckpointError,
-    load_newest,
     remove_partial_checkpoints,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
-from .config import Config, ConfigError
+from .config import Config
 from .distributed import (
     DistInfo,
     GradientSync,
     RankLost,
-    broadcast_object,
     broadcast_parameters,
     gather_lists,
-    init_from_env,
     shutdown,
 )
 from .envs import AtariGame
 from .evaluate import evaluate, save_eval_record, summarize
+from .loading import build_agent, env_factory, restore_agent
 from .logger import MetricsLogger, truncate_metrics
+from .machine import cores, pick_device, seed_everything, set_up_process
 from .pool import EnvPool
 from .report import write_report
 from .stopping import StopOnSignals
 from .update import train_on_rollout
-
-RESUMABLE = frozenset(
-    "frames progress device precision torch_threads acting_threads env_threads overlap eval_every "
-    "eval_games log_every checkpoint_every checkpoint_minutes keep_checkpoints max_nonfinite "
-    "dist_timeout_s".split()
-)
-"""Settings a resumed run may change; the others define the run and stay as they were."""
 
 
 class TrainingInterrupted(Exception):
@@ -79,6 +69,9 @@ class TrainingFailed(Exception):
 @dataclass
 class TrainResult:
     run_dir: Path
+    config: Config
+    is_main: bool
+    """False on the ranks of a distributed run other than 0, which wrote nothing."""
     updates: int
     frames: int
     wall_time_s: float
@@ -87,82 +80,13 @@ class TrainResult:
     """The trained agent, for use from Python."""
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for, but torch sees no CUDA device")
-    return torch.device(name)
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether `device` computes bfloat16 natively (else bf16 is emulated, and slower)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    cpu = torch.cpu
-    return any(
-        getattr(cpu, name, lambda: False)()
-        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    )
-
-
-def pick_precision(name: str, device: torch.device) -> str:
-    """--precision auto|fp32|bf16 -> fp32 or bf16 for `device`."""
-    if name == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
-    return name
-
-
-def build_agent(
-    config: Config, obs_shape: tuple[int, ...], n_actions: int, device: torch.device
-) -> RecurrentAgent:
-    """The run's network on `device`, its conv stack in the precision `config` resolves to."""
-    return RecurrentAgent(
-        obs_shape,
-        n_actions,
-        core=config.core,
-        hidden=config.hidden,
-        channels=config.channels,
-        precision=pick_precision(config.precision, device),
-    ).to(device)
-
-
-def env_factory(config: Config) -> functools.partial[AtariGame]:
-    """The one way this run makes a game, for the pool and for evaluation alike."""
-    return functools.partial(AtariGame, config.game_settings)
-
-
-def check_writable(run_dir: Path) -> None:
-    """Prove the run folder can be written, before any training."""
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as e:
-        raise ConfigError(f"cannot write the run folder {run_dir}: {e.strerror or e}") from None
-
-
-def new_run_dir(config: Config) -> Path:
-    """runs/<game>-<YYYYmmdd-HHMMSS>/ (or --run-name), which must not hold a run already."""
-    name = config.run_name or f"{config.game}-{datetime.now():%Y%m%d-%H%M%S}"
-    run_dir = Path(config.runs_dir) / name
-    if (run_dir / "config.json").exists():
-        raise ConfigError(f"{run_dir} holds a run already; continue it with --resume {run_dir}")
-    check_writable(run_dir)
-    return run_dir
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 class _Window:
     """Averages of update metrics and the games finished between two metrics rows."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
         self.sums: dict[str, float] = {}
         self.n = 0
         self.scores: list[float] = []
@@ -170,12 +94,22 @@ class _Window:
         self.frames = 0
         self.seconds = 0.0
 
-    def add(self, metrics: dict[str, float]) -> None:
+    def add(
+        self, metrics: dict[str, float], pool: EnvPool, frames: int, seconds: float
+    ) -> list[float]:
+        """One update's metrics, the games the pool finished during it (their scores are
+        returned), its frames and its time."""
         for k, v in metrics.items():
             self.sums[k] = self.sums.get(k, 0.0) + v
         self.n += 1
+        scores, lengths = pool.pop_episodes()
+        self.scores += scores
+        self.lengths += lengths
+        self.frames += frames
+        self.seconds += seconds
+        return scores
 
-    def write(self, logger: MetricsLogger) -> None:
+    def write(self, logger: MetricsLogger | _NullLogger) -> None:
         for k, v in self.sums.items():
             logger.record(k, v if k == "loss/skipped" else v / max(self.n, 1))
         logger.record("rollout/episodes", len(self.scores))
@@ -216,16 +150,13 @@ class Trainer:
         self.device = pick_device(config.device)
         if self.device.type == "cuda" and self.dist.enabled:
             self.device = torch.device("cuda", self.dist.local_rank)
-        cores = os.cpu_count() or 1
-        torch.set_num_threads(config.torch_threads or cores)
-        keep_freed_memory()  # updates reuse memory instead of page-faulting (allocator.py)
+        set_up_process(config)
         seed_everything(config.seed)
 
         make_game = env_factory(config)
         self.eval_env = make_game()
-        self.agent = build_agent(
-            config, self.eval_env.observation_space.shape, self.eval_env.action_space.n, self.device
-        )
+        space = self.eval_env.observation_space.shape, self.eval_env.action_space.n
+        self.agent = build_agent(config, *space, self.device)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.lr)
         broadcast_parameters(self.dist, self.agent)
 
@@ -237,21 +168,7 @@ class Trainer:
         self.nonfinite_in_a_row = 0
         if resume_from is not None:
             self._restore(resume_from)
-        if self.dist.enabled:
-            # each rank samples its own actions: its own RNG stream, new at every resume
-            seed_everything(config.seed + self.dist.rank + 7919 * self.update)
-        # Each rank plays its own games; a resumed run plays new ones (the emulators'
-        # states are not in the checkpoint).
-        first_game = (self.update * self.dist.world_size + self.dist.rank) * config.n_games
-        self.pool = EnvPool(
-            self.agent,
-            make_game,
-            config.n_games,
-            seed=config.seed + first_game,
-            env_threads=config.env_threads or cores,
-            overlap=config.overlap,
-            acting_threads=config.acting_threads or None,
-        )
+        self.pool = self._start_games(config, make_game)
         self.frames_per_update = config.frames_per_update * self.dist.world_size  # all ranks
         self.logger: MetricsLogger | _NullLogger = _NullLogger()
         if self.dist.is_main:
@@ -263,15 +180,31 @@ class Trainer:
         self.last_checkpoint_time = time.monotonic()
         self._start = time.perf_counter()
 
+    def _start_games(self, config: Config, make_game: Callable[[], AtariGame]) -> EnvPool:
+        """This rank's games. A resumed run plays new ones (the emulators' states are not in
+        the checkpoint), seeded from the update count; every rank plays its own."""
+        if self.dist.enabled:
+            # each rank samples its own actions: its own RNG stream, new at every resume
+            seed_everything(config.seed + self.dist.rank + 7919 * self.update)
+        first_game = (self.update * self.dist.world_size + self.dist.rank) * config.n_games
+        return EnvPool(
+            self.agent,
+            make_game,
+            config.n_games,
+            seed=config.seed + first_game,
+            env_threads=config.env_threads or cores(),
+            overlap=config.overlap,
+            acting_threads=config.acting_threads or None,
+        )
+
+    # --- state: restore, save ------------------------------------------------------------
+
     def _restore(self, payload: dict[str, Any]) -> None:
+        restore_agent(self.agent, payload, self.run_dir)
         try:
-            self.agent.load_state_dict(payload["model"])
             self.optimizer.load_state_dict(payload["optimizer"])
-        except (RuntimeError, ValueError, KeyError) as e:
-            first = str(e).strip().splitlines()[0]
-            raise CheckpointError(
-                f"the checkpoint does not fit this network ({first[:200]})"
-            ) from None
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            raise CheckpointError(f"the checkpoint's optimizer state does not fit ({e})") from None
         self.update = int(payload["update"])
         self.frames = int(payload["frames"])
         self.elapsed_before = float(payload.get("elapsed_s", 0.0))
@@ -316,6 +249,52 @@ class Trainer:
             self.last_checkpoint_time = time.monotonic()
         return path
 
+    def _checkpoint_due(self) -> bool:
+        c = self.config
+        by_minutes = time.monotonic() - self.last_checkpoint_time >= c.checkpoint_minutes * 60
+        return self.update % c.checkpoint_every == 0 or by_minutes
+
+    # --- one iteration ---------------------------------------------------------------------
+
+    def iterate(self, sync: GradientSync | None = None) -> dict[str, float]:
+        """One iteration: play a rollout of every game, then one update from it.
+
+        The rollout keeps uint8 pixels (the agent divides by 255 at its first layer); the
+        replay runs the conv stack on all T×B frames in one call. Returns the metrics.
+        """
+        c = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = c.lr_at(self.frames)
+        memory = tuple(m.clone() for m in self.pool.prev_memory_states)
+        rollout = self.pool.play(c.rollout_len + 1)
+        return train_on_rollout(
+            self.agent,
+            self.optimizer,
+            *rollout[:4],
+            memory,
+            c.update_settings,
+            value_ends=rollout.life_lost if c.cut_at_life_loss else None,
+            sync=sync,
+        )
+
+    def _count_nonfinite(self, metrics: dict[str, float]) -> None:
+        if not metrics["loss/skipped"]:
+            self.nonfinite_in_a_row = 0
+            return
+        self.nonfinite_in_a_row += 1
+        print(
+            f"warning: non-finite loss or gradient at update {self.update + 1}; update skipped",
+            file=sys.stderr,
+        )
+        if self.nonfinite_in_a_row >= self.config.max_nonfinite:
+            kept = self.last_checkpoint or "none was written yet"
+            raise TrainingFailed(
+                f"{self.nonfinite_in_a_row} non-finite updates in a row at update "
+                f"{self.update + 1}; stopped. Last good checkpoint: {kept}"
+            )
+
+    # --- evaluation and metrics -------------------------------------------------------------
+
     def _evaluate(self, stop: StopOnSignals, final: bool = False) -> None:
         """Full games, shared out over the ranks; rank 0 logs them and keeps best.pt.
 
@@ -356,114 +335,44 @@ class Trainer:
             self.best_eval = stats["mean"]
             self.checkpoint(name="best.pt")
 
-    def _checkpoint_due(self) -> bool:
-        c = self.config
-        by_minutes = time.monotonic() - self.last_checkpoint_time >= c.checkpoint_minutes * 60
-        return self.update % c.checkpoint_every == 0 or by_minutes
-
     def _write_metrics(self, window: _Window) -> None:
+        """One metrics row of every rank's window (rank 0 writes it); the window starts anew."""
         window.scores = gather_lists(self.dist, window.scores)
         window.lengths = gather_lists(self.dist, window.lengths)
         window.frames *= self.dist.world_size
         window.write(self.logger)
         self.logger.record("time/elapsed_s", self.elapsed())
         self.logger.dump(self.update, self.frames)
+        window.clear()
 
-    def iterate(
-        self, sync: GradientSync | None = None, keep_features: bool = False
-    ) -> dict[str, float]:
-        """One iteration: play a rollout of every game, then one update from it.
-
-        The replay runs the conv stack on all T×B frames in one call. `keep_features`
-        instead reuses the features computed while acting (same weights, same gradients;
-        on this project's 2-core CPU within the noise of the replay's speed:
-        docs/performance.md). Returns the update's metrics.
-        """
+    def _after_update(self, stop: StopOnSignals, window: _Window, stopping: bool) -> None:
+        """What is due after an update: an evaluation, a metrics row, a checkpoint."""
         c = self.config
-        for group in self.optimizer.param_groups:
-            group["lr"] = c.lr_at(self.frames)
-        memory = tuple(m.clone() for m in self.pool.prev_memory_states)
-        rollout = self.pool.play(c.rollout_len + 1, keep_features=keep_features)
-        return train_on_rollout(
-            self.agent,
-            self.optimizer,
-            *rollout[:4],
-            memory,
-            value_ends=rollout.life_lost if c.cut_at_life_loss else None,
-            features=rollout.features,
-            **c.update_settings(),
-            sync=sync,
-        )
+        last = self.frames >= c.frames
+        evaluate_now = c.eval_every and (self.update % c.eval_every == 0 or last)
+        if evaluate_now:
+            self._evaluate(stop, final=last)
+        if self.update % c.log_every == 0 or last or evaluate_now:
+            self._write_metrics(window)
+        if not last and not stopping and self._checkpoint_due():
+            self.checkpoint()
+
+    # --- the run ------------------------------------------------------------------------
 
     def run(self) -> TrainResult:
         """Train until the frame budget is spent, a signal asks to stop, or training fails."""
-        c = self.config
         self._start = time.perf_counter()
         bar = tqdm(
-            total=c.frames,
-            initial=min(self.frames, c.frames),
+            total=self.config.frames,
+            initial=min(self.frames, self.config.frames),
             unit="frame",
             unit_scale=True,
-            disable=not (c.progress and self.dist.is_main),
+            disable=not (self.config.progress and self.dist.is_main),
             dynamic_ncols=True,
         )
-        recent_scores: list[float] = []
-        window = _Window()
         try:
             with StopOnSignals() as stop:
-                sync = None
-                if self.dist.enabled:
-                    sync = GradientSync(self.dist, lambda: stop.signum is not None)
-                stopping = False  # alone: this process's signal; distributed: any rank's
-                try:
-                    while self.frames < c.frames and not stopping:
-                        t0 = time.perf_counter()
-                        metrics = self.iterate(sync)
-                        stopping = sync.any_stop if sync else stop.signum is not None
-                        self._count_nonfinite(metrics)
-                        self.update += 1
-                        self.frames += self.frames_per_update
-                        scores, lengths = self.pool.pop_episodes()
-                        recent_scores = (recent_scores + scores)[-20:]
-                        window.add(metrics)
-                        window.scores += scores
-                        window.lengths += lengths
-                        window.frames += c.frames_per_update
-                        window.seconds += time.perf_counter() - t0
-
-                        last = self.frames >= c.frames
-                        evaluate_now = c.eval_every and (self.update % c.eval_every == 0 or last)
-                        if evaluate_now:
-                            self._evaluate(stop, final=last)
-                        if self.update % c.log_every == 0 or last or evaluate_now:
-                            self._write_metrics(window)
-                            window = _Window()
-                        if not last and not stopping and self._checkpoint_due():
-                            self.checkpoint()
-                        bar.update(self.frames_per_update)
-                        bar.set_postfix(
-                            score=f"{np.mean(recent_scores):.0f}" if recent_scores else "-",
-                            entropy=f"{metrics['loss/entropy']:.2f}",
-                            refresh=False,
-                        )
-                except KeyboardInterrupt:
-                    stop.signum = stop.signum or signal.SIGINT
-                    stopping = True
-                    window.n = 0 if self.dist.enabled else window.n  # ranks may not agree now
-                except RankLost as e:
-                    raise TrainingFailed(
-                        f"rank {self.dist.rank} lost contact with another rank ({e}); "
-                        f"last checkpoint: {self.last_checkpoint or 'see rank 0'}"
-                    ) from None
-                if stopping:
-                    bar.close()
-                    if window.n:  # the updates since the last row, so that none goes missing
-                        self._write_metrics(window)
-                    path = self.checkpoint()
-                    raise TrainingInterrupted(
-                        self.run_dir, path or self.run_dir, stop.signum or signal.SIGTERM
-                    )
-            bar.close()
+                self._train(stop, bar)
             self.checkpoint()
         finally:
             bar.close()
@@ -475,6 +384,8 @@ class Trainer:
             write_report(self.run_dir)  # plots included
         return TrainResult(
             run_dir=self.run_dir,
+            config=self.config,
+            is_main=self.dist.is_main,
             updates=self.update,
             frames=self.frames,
             wall_time_s=self.elapsed(),
@@ -482,102 +393,46 @@ class Trainer:
             agent=self.agent,
         )
 
-    def _count_nonfinite(self, metrics: dict[str, float]) -> None:
-        if not metrics["loss/skipped"]:
-            self.nonfinite_in_a_row = 0
-            return
-        self.nonfinite_in_a_row += 1
-        print(
-            f"warning: non-finite loss or gradient at update {self.update + 1}; update skipped",
-            file=sys.stderr,
-        )
-        if self.nonfinite_in_a_row >= self.config.max_nonfinite:
-            kept = self.last_checkpoint or "none was written yet"
-            raise TrainingFailed(
-                f"{self.nonfinite_in_a_row} non-finite updates in a row at update "
-                f"{self.update + 1}; stopped. Last good checkpoint: {kept}"
-            )
-
-
-def _main_decides(info: DistInfo, decide: Callable[[], Any]) -> Any:
-    """Run `decide` on rank 0 and give its result, or its ConfigError, to every rank."""
-    outcome: tuple[str, Any]
-    if info.is_main:
+    def _train(self, stop: StopOnSignals, bar: tqdm) -> None:
+        """Updates until the budget is spent; after a stop signal, a checkpoint and
+        TrainingInterrupted. In a distributed run all ranks stop after the same update."""
+        sync = None
+        if self.dist.enabled:
+            sync = GradientSync(self.dist, lambda: stop.signum is not None)
+        window = _Window()
+        recent_scores: list[float] = []  # the last 20 training games, for the bar
+        stopping = False
         try:
-            outcome = ("ok", decide())
-        except ConfigError as e:
-            outcome = ("error", str(e))
-    else:
-        outcome = ("ok", None)
-    outcome = broadcast_object(info, outcome)
-    if outcome[0] == "error":
-        shutdown(info)
-        raise ConfigError(outcome[1])
-    return outcome[1]
-
-
-def train(config: Config) -> TrainResult:
-    """Train a new agent with `config`; returns where the run was written and what it did.
-
-    Under torchrun (WORLD_SIZE > 1) this process is one rank of a data-parallel run.
-    Raises ConfigError for settings that cannot work (before anything is written),
-    TrainingInterrupted after Ctrl-C or SIGTERM (once a checkpoint is on disk) and
-    TrainingFailed when training cannot go on.
-    """
-    config.validate()
-    pick_device(config.device)
-    info = init_from_env(config.device, config.dist_timeout_s)
-
-    def make() -> str:
-        run_dir = new_run_dir(config)
-        (run_dir / "config.json").write_text(config.to_json())
-        return str(run_dir)
-
-    run_dir = Path(_main_decides(info, make))
-    return Trainer(config, run_dir, dist_info=info).run()
-
-
-def resume(run_dir: Path, overrides: dict[str, Any] | None = None) -> TrainResult:
-    """Continue the run in `run_dir` from its newest loadable checkpoint.
-
-    `overrides` may change the settings in RESUMABLE (a larger --frames budget, say).
-    Counters, the optimizer, RNG states, metrics.csv and TensorBoard steps carry on.
-    In a distributed run every rank reads rank 0's checkpoint from `run_dir`.
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise CheckpointError(f"no run folder at {run_dir}")
-    overrides = dict(overrides or {})
-    fixed = sorted(set(overrides) - RESUMABLE)
-    if fixed:
-        flags = ", ".join("--" + f.replace("_", "-") for f in fixed)
-        raise ConfigError(f"{flags} cannot change when resuming a run; start a new run instead")
-    path, payload, skipped = load_newest(run_dir)
-    config = Config.from_json(payload["config"])
-    run_config = run_dir / "config.json"
-    if run_config.is_file():
-        recorded = Config.load(run_config)
-        if recorded.game != config.game:
-            raise CheckpointError(
-                f"{path.name} was made for {config.game}, but {run_dir} is a {recorded.game} run"
-            )
-    config = dataclasses.replace(config, **overrides).validate()
-    pick_device(config.device)
-    if payload["frames"] >= config.frames:
-        raise ConfigError(
-            f"{run_dir} already trained {payload['frames']:,} of its {config.frames:,} frames; "
-            "give a larger --frames to continue"
-        )
-    info = init_from_env(config.device, config.dist_timeout_s)
-
-    def prepare() -> None:
-        check_writable(run_dir)
-        for bad, why in skipped:
-            print(f"warning: skipped {bad.name}: {why}", file=sys.stderr)
-        print(
-            f"resuming {run_dir} from {path.name} ({payload['frames']:,} frames)", file=sys.stderr
-        )
-        run_config.write_text(config.to_json())
-
-    _main_decides(info, prepare)
-    return Trainer(config, run_dir, resume_from=payload, dist_info=info).run()
+            while self.frames < self.config.frames and not stopping:
+                t0 = time.perf_counter()
+                metrics = self.iterate(sync)
+                stopping = sync.any_stop if sync else stop.signum is not None
+                self._count_nonfinite(metrics)
+                self.update += 1
+                self.frames += self.frames_per_update
+                seconds = time.perf_counter() - t0
+                scores = window.add(metrics, self.pool, self.config.frames_per_update, seconds)
+                recent_scores = (recent_scores + scores)[-20:]
+                self._after_update(stop, window, stopping)
+                bar.update(min(self.frames, self.config.frames) - bar.n)
+                score = f"{np.mean(recent_scores):.0f}" if recent_scores else "-"
+                bar.set_postfix(
+                    score=score, entropy=f"{metrics['loss/entropy']:.2f}", refresh=False
+                )
+        except KeyboardInterrupt:
+            stop.signum = stop.signum or signal.SIGINT
+            stopping = True
+            if self.dist.enabled:
+                window.clear()  # the ranks may not agree on the window now
+        except RankLost as e:
+            raise TrainingFailed(
+                f"rank {self.dist.rank} lost contact with another rank ({e}); "
+                f"last checkpoint: {self.last_checkpoint or 'see rank 0'}"
+            ) from None
+        if stopping:
+            bar.close()
+            if window.n:  # the updates since the last row, so that none goes missing
+                self._write_metrics(window)
+            path = self.checkpoint()
+            signum = stop.signum or signal.SIGTERM
+            raise TrainingInterrupted(self.run_dir, path or self.run_dir, signum)

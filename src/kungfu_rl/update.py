@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
 from .agent import RecurrentAgent
+from .config import UpdateSettings
 from .loss import actor_critic_loss
 from .returns import gae_advantages
 
 ArrayLike = np.ndarray | torch.Tensor
 
 
-def _tensor(x: ArrayLike, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+def _time_major(
+    x: ArrayLike, device: torch.device, dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """[B, T, ...] array -> [T, B, ...] tensor on `device` (a view where it can be)."""
     t = torch.from_numpy(x) if isinstance(x, np.ndarray) else x
-    return t.to(device=device, dtype=dtype or t.dtype)
+    return t.to(device=device, dtype=dtype or t.dtype).transpose(0, 1)
 
 
 def train_on_rollout(
@@ -27,56 +32,50 @@ def train_on_rollout(
     rewards: ArrayLike,
     is_not_done: ArrayLike,
     prev_memory_states: Sequence[torch.Tensor],
+    settings: UpdateSettings | None = None,
     *,
-    gamma: float = 0.99,
-    gae_lambda: float = 1.0,
-    entropy_coef: float = 0.01,
-    value_coef: float = 0.5,
-    reward_scale: float = 1.0,
-    max_grad_norm: float = 0.5,
     value_ends: ArrayLike | None = None,
-    features: torch.Tensor | None = None,
-    time_major: bool = False,
     sync: Callable[[list[torch.Tensor], bool], bool] | None = None,
+    **overrides: float,
 ) -> dict[str, float]:
     """The notebook's `train_on_rollout`, done right, for a rollout from `EnvPool.interact`.
 
-    states [B, T+1, C, H, W] (uint8 or float), actions/rewards/is_not_done [B, T+1], as
-    `interact(T + 1)` returns them: the last entry is only the observation to bootstrap from
-    (its action, reward and mask are placeholders). `time_major=True` takes [T+1, B, ...].
-    `prev_memory_states` is the pool's memory before the rollout, (h, c) each [B, hidden].
+    states [B, T+1, C, H, W] (float in [0, 1], or uint8 pixels), actions/rewards/is_not_done
+    [B, T+1], as `interact(T + 1)` returns them: the last entry is only the observation to
+    bootstrap from (its action, reward and mask are placeholders). `prev_memory_states` is
+    the pool's memory before the rollout, a tuple of [B, hidden] tensors.
 
+    `settings` (default: `UpdateSettings()`, whose values are `Config`'s, so this learns as
+    `kungfu train` does); keywords such as `reward_scale=1.0` override single fields.
     The replay zeroes memory where the pool did; returns are cut at episode ends and
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
     `value_ends` [B, T+1] (1 where a life was lost, say) also cuts the returns there,
     without touching the memory: the game and its memory go on.
-    `features` [B, T+1, hidden] (`EnvPool.play(keep_features=True)`), computed while acting
-    with these same weights, spare the replay the conv stack's forward pass.
     A non-finite loss or gradient skips the step (`loss/skipped` = 1).
     `sync(grads, loss_is_nonfinite) -> any_rank_nonfinite` averages the gradients over the
     ranks of a distributed run (see `distributed.GradientSync`) before the clip.
     Returns the loss metrics and the gradient norm.
     """
+    s = dataclasses.replace(settings or UpdateSettings(), **overrides)
     device = agent.device
-    obs = _tensor(states, device)
-    act = _tensor(actions, device, torch.int64)
-    rew = _tensor(rewards, device, torch.float32)
-    mask = _tensor(is_not_done, device, torch.float32)
-    cut = mask if value_ends is None else mask * (1 - _tensor(value_ends, device, torch.float32))
-    if not time_major:
-        obs, act, rew, mask, cut = (x.transpose(0, 1) for x in (obs, act, rew, mask, cut))
-        features = None if features is None else features.transpose(0, 1)
+    obs = _time_major(states, device)  # [T+1, B, C, H, W]
+    act = _time_major(actions, device, torch.int64)  # [T+1, B]
+    rew = _time_major(rewards, device, torch.float32)
+    mask = _time_major(is_not_done, device, torch.float32)
+    cut = mask
+    if value_ends is not None:
+        cut = mask * (1 - _time_major(value_ends, device, torch.float32))
     T = obs.shape[0] - 1  # transitions; obs[T] is only bootstrapped from
     if T < 1:
         raise ValueError("a rollout needs at least 2 observations (interact(n_steps >= 2))")
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
 
-    logits, values, _ = agent.unroll(obs, memory, mask, features)  # [T+1, B, A], [T+1, B]
+    logits, values, _ = agent.unroll(obs, memory, mask)  # [T+1, B, A], [T+1, B]
     bootstrap = values[T].detach()  # [B]
     logits, values = logits[:T], values[:T]
-    rew, cut, act = rew[:T] * reward_scale, cut[:T], act[:T]  # [T, B]
+    rew, cut, act = rew[:T] * s.reward_scale, cut[:T], act[:T]  # [T, B]
 
-    advantages = gae_advantages(rew, values.detach(), cut, bootstrap, gamma, gae_lambda)
+    advantages = gae_advantages(rew, values.detach(), cut, bootstrap, s.gamma, s.gae_lambda)
     returns = advantages + values.detach()  # [T, B]
     loss, metrics = actor_critic_loss(
         logits,
@@ -84,8 +83,8 @@ def train_on_rollout(
         act,
         returns,
         advantages,
-        entropy_coef=entropy_coef,
-        value_coef=value_coef,
+        entropy_coef=s.entropy_coef,
+        value_coef=s.value_coef,
     )
 
     optimizer.zero_grad(set_to_none=True)
@@ -93,7 +92,7 @@ def train_on_rollout(
     finite_loss = bool(torch.isfinite(loss))
     if sync is not None:
         finite_loss = not sync([p.grad for p in agent.parameters()], not finite_loss)
-    grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), max_grad_norm)
+    grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), s.max_grad_norm)
     finite = finite_loss and bool(torch.isfinite(grad_norm))
     if finite:
         optimizer.step()

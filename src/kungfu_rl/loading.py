@@ -1,0 +1,103 @@
+"""A run's network and games built from its config, and a trained agent loaded in one call."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .agent import RecurrentAgent
+from .checkpoint import CheckpointError, find_checkpoint, load_checkpoint
+from .config import Config, ConfigError
+from .envs import AtariGame, GameSettings, resolve_game
+from .machine import pick_device, pick_precision
+
+
+def settle(config: Config) -> Config:
+    """Validate `config` and give its game's canonical name (ConfigError if there is none)."""
+    config.validate()
+    try:
+        config.game = resolve_game(config.game)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return config
+
+
+def game_settings(config: Config) -> GameSettings:
+    """How `config` plays its game."""
+    return GameSettings(
+        game=config.game,
+        repeat_action_probability=config.sticky_actions,
+        frameskip=config.frameskip,
+        noop_max=config.noop_max,
+        max_frames=config.max_episode_frames,
+    )
+
+
+def env_factory(config: Config) -> functools.partial[AtariGame]:
+    """The one way this run makes a game, for the pool and for evaluation alike."""
+    return functools.partial(AtariGame, game_settings(config))
+
+
+def build_agent(
+    config: Config, obs_shape: tuple[int, ...], n_actions: int, device: torch.device
+) -> RecurrentAgent:
+    """The run's network on `device`, its conv stack in the precision `config` resolves to."""
+    return RecurrentAgent(
+        obs_shape,
+        n_actions,
+        core=config.core,
+        hidden=config.hidden,
+        channels=config.channels,
+        precision=pick_precision(config.precision, device),
+    ).to(device)
+
+
+def restore_agent(agent: RecurrentAgent, payload: dict[str, Any], path: Path) -> None:
+    """Load a checkpoint's weights into `agent`; CheckpointError if they do not fit it."""
+    try:
+        agent.load_state_dict(payload["model"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"{path} does not fit its own network settings ({first[:200]})"
+        ) from None
+
+
+@dataclass
+class LoadedAgent:
+    """A trained agent with what it was trained with."""
+
+    agent: RecurrentAgent
+    """In eval mode, on the device asked for."""
+    config: Config
+    path: Path
+    """The checkpoint file it came from."""
+    payload: dict[str, Any]
+    """The whole checkpoint: counters (`update`, `frames`), evaluations, optimizer state."""
+
+
+def load_agent(path: Path | str, device: str = "cpu") -> LoadedAgent:
+    """A trained agent from a checkpoint file, or from a run folder's newest checkpoint.
+
+    `load_agent("runs/KungFuMaster-<stamp>").agent` plays like the run did; `.config` is
+    the run's `Config`. Loaded with `weights_only=True`: no pickled code runs.
+    """
+    path = find_checkpoint(Path(path))
+    payload = load_checkpoint(path)
+    try:
+        config = settle(Config.from_json(payload["config"]))
+    except ConfigError as e:
+        raise CheckpointError(f"{path} holds a config that does not validate: {e}") from None
+    env = env_factory(config)()
+    try:
+        shape, n_actions = env.observation_space.shape, env.action_space.n
+    finally:
+        env.close()
+    agent = build_agent(config, shape, n_actions, pick_device(device))
+    restore_agent(agent, payload, path)
+    agent.eval()
+    return LoadedAgent(agent=agent, config=config, path=path, payload=payload)
