@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# torch first, pinned: its CPU wheel is on this machine's disk; a bare `torch` requirement
-# would pull a multi-GB CUDA build. The package itself asks for torch>=2.4.
+# torch first, on its own: PyPI's Linux wheel of torch is the CUDA build (several GB). For
+# the CPU build on an ordinary machine, point TORCH_INDEX at PyTorch's CPU wheel index
+# (see the README's Install); this project's own machines keep a CPU wheel of the pinned
+# version on disk. The package itself asks for torch>=2.4.
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 FRAMES ?= 10000000
 
 .PHONY: setup train test test-slow test-browser browser-deps lint format clean
@@ -12,7 +15,7 @@ FRAMES ?= 10000000
 $(BIN)/kungfu: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
@@ -23,7 +26,7 @@ train: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks tools notebooks
 
 test: lint
 	$(BIN)/python -m pytest -q
@@ -40,7 +43,7 @@ browser-deps: setup
 	$(BIN)/pip install --quiet "playwright>=1.40"
 
 format: setup
-	$(BIN)/ruff format src tests benchmarks notebooks
+	$(BIN)/ruff format src tests benchmarks tools notebooks
 	$(BIN)/ruff check --fix .
 
 clean:

@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     run_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"kungfu-profile-{os.getpid()}"
     run_dir.mkdir(parents=True)
-    config = Config(eval_every=0, progress=False, overlap=args.overlap).validate()
+    config = Config(eval_every=0, overlap=args.overlap).validate()
     trainer = Trainer(config, run_dir)
     for _ in range(5):
         trainer.iterate()  # warm-up

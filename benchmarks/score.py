@@ -21,8 +21,9 @@ load, CPU count and versions.
 from __future__ import annotations
 
 import argparse
-import csv
+import dataclasses
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -31,6 +32,9 @@ import time
 from pathlib import Path
 
 from bench_report import write_report
+
+from kungfu_rl.logger import read_metrics
+from kungfu_rl.runfiles import read_config, read_eval_records
 
 BAR = 10_000.0
 WINDOW = 100  # training games in the moving mean that decides "first reached the bar"
@@ -47,38 +51,36 @@ def time_to_bar(metrics_csv: Path, bar: float = BAR, window: int = WINDOW) -> di
     metrics.csv holds, per row, the mean score and the count of games finished since the
     previous row; the moving mean weights each row's mean by its count.
     """
+    m = read_metrics(metrics_csv)
     rows: list[tuple[float, int]] = []  # (mean score, games) per row, newest last
-    with metrics_csv.open() as f:
-        for row in csv.DictReader(f):
-            n = int(float(row["rollout/episodes"] or 0))
-            if n:
-                rows.append((float(row["rollout/episode_score"]), n))
-            total, games = 0.0, 0
-            for mean, k in reversed(rows):
-                take = min(k, window - games)
-                total, games = total + mean * take, games + take
-                if games >= window:
-                    break
-            if games >= window and total / games >= bar:
-                return {
-                    "frames": int(row["frames"]),
-                    "minutes": round(float(row["time/elapsed_s"]) / 60, 2),
-                    "update": int(row["update"]),
-                }
+    for i, episodes in enumerate(m["rollout/episodes"]):
+        n = int(episodes) if math.isfinite(episodes) else 0
+        if n:
+            rows.append((m["rollout/episode_score"][i], n))
+        total, games = 0.0, 0
+        for mean, k in reversed(rows):
+            take = min(k, window - games)
+            total, games = total + mean * take, games + take
+            if games >= window:
+                break
+        if games >= window and total / games >= bar:
+            return {
+                "frames": int(m["frames"][i]),
+                "minutes": round(m["time/elapsed_s"][i] / 60, 2),
+                "update": int(m["update"][i]),
+            }
     return None
 
 
 def train_seconds(metrics_csv: Path) -> float:
     """The run's own clock at its last metrics row (all sessions of a resumed run)."""
-    with metrics_csv.open() as f:
-        last = list(csv.DictReader(f))[-1]
-    return round(float(last["time/elapsed_s"]), 1)
+    return round(read_metrics(metrics_csv)["time/elapsed_s"][-1], 1)
 
 
 def newest_eval(run_dir: Path) -> dict:
     """The newest `kungfu eval` record of a run (eval-final-* are the trainer's own)."""
-    records = [p for p in run_dir.glob("eval-*.json") if not p.name.startswith("eval-final")]
-    return json.loads(max(records, key=lambda p: p.stat().st_mtime).read_text())
+    records = [r for p, r in read_eval_records(run_dir) if not p.name.startswith("eval-final")]
+    return records[-1]
 
 
 def final_eval(run_dir: Path, games: int) -> dict | None:
@@ -86,10 +88,8 @@ def final_eval(run_dir: Path, games: int) -> dict | None:
 
     Evaluation is seeded, so evaluating the same checkpoint again gives the same scores.
     """
-    with (run_dir / "metrics.csv").open() as f:
-        final_frames = int(list(csv.DictReader(f))[-1]["frames"])
-    for path in sorted(run_dir.glob("eval-*.json"), key=lambda p: p.stat().st_mtime):
-        record = json.loads(path.read_text())
+    final_frames = int(read_metrics(run_dir / "metrics.csv")["frames"][-1])
+    for path, record in read_eval_records(run_dir):
         if path.name.startswith("eval-final") or record.get("games") != games:
             continue
         if record.get("frames") == final_frames and record.get("seed") == 12345:
@@ -174,7 +174,7 @@ def main() -> None:
             print("$ kungfu eval", run, "--games", args.games, flush=True)
             subprocess.run(kungfu("eval", str(run), "--games", str(args.games)), check=True)
             record = newest_eval(run)
-        config = json.loads((run / "config.json").read_text())
+        config = dataclasses.asdict(read_config(run))
         sidecar = run / SIDECAR
         results.append(
             {

@@ -1,4 +1,5 @@
-"""Checkpoints: atomic, the newest K kept, safe to load, and a bad one falls back to an older."""
+"""Checkpoints: atomic, the newest K loadable kept, safe to load, a bad one falls back to an
+older one and is moved aside, never counted as kept."""
 
 import errno
 import os
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from kungfu_rl import Config, RecurrentAgent
 from kungfu_rl import checkpoint as ckpt
 from kungfu_rl.checkpoint import (
     CheckpointError,
@@ -22,7 +24,16 @@ from kungfu_rl.checkpoint import (
 
 
 def payload(update: int) -> dict:
-    return {"model": {"w": torch.full((3,), float(update))}, "config": "{}", "update": update}
+    """A checkpoint as the trainer writes it (a tiny network) at `update`."""
+    torch.manual_seed(update)
+    agent = RecurrentAgent(hidden=16, channels=8)
+    return {
+        "model": agent.state_dict(),
+        "optimizer": torch.optim.Adam(agent.parameters()).state_dict(),
+        "update": update,
+        "frames": update * 32,
+        "config": Config(hidden=16, channels=8).to_json(),
+    }
 
 
 def test_newest_k_are_kept(tmp_path):
@@ -115,3 +126,36 @@ def test_rng_state_survives_a_safe_load(tmp_path):
     set_rng_state(load_checkpoint(path)["rng"])
     torch.testing.assert_close(torch.rand(2), expected)
     assert os.path.getsize(path) > 0
+
+
+def test_rotation_keeps_the_newest_by_the_update_inside_not_the_name(tmp_path):
+    save_checkpoint(payload(2), tmp_path, 999, keep=3)  # update 2, named as if 999
+    for update in (3, 4):
+        save_checkpoint(payload(update), tmp_path, update, keep=2)
+    names = [p.name for p in list_checkpoints(tmp_path)]
+    assert names == ["update-000000003.pt", "update-000000004.pt"]
+    path, newest, _ = load_newest(tmp_path)
+    assert newest["update"] == 4 and path.name == "update-000000004.pt"
+
+
+def test_an_unreadable_checkpoint_is_moved_aside_and_never_counted_as_kept(tmp_path, capsys):
+    # the run a user lost: a file that does not load, named as the newest, and keep=1
+    folder = tmp_path / "checkpoints"
+    save_checkpoint(payload(1), tmp_path, 1, keep=1)
+    (folder / "update-000000999.pt").write_bytes(b"not a checkpoint")
+    save_checkpoint(payload(2), tmp_path, 2, keep=1)
+    save_checkpoint(payload(3), tmp_path, 3, keep=1)
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["update-000000003.pt"]
+    assert (folder / "unreadable" / "update-000000999.pt").read_bytes() == b"not a checkpoint"
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: moved update-000000999.pt")
+    assert load_newest(tmp_path)[1]["update"] == 3
+
+
+def test_a_checkpoint_that_does_not_fit_its_own_settings_is_unreadable(tmp_path):
+    bad = payload(5)
+    bad["config"] = Config(hidden=32, channels=8).to_json()  # weights of hidden=16
+    path = tmp_path / "other.pt"
+    torch.save(bad, path)
+    with pytest.raises(CheckpointError, match="does not fit its own network settings"):
+        load_checkpoint(path)

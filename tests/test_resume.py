@@ -37,7 +37,6 @@ def tiny(tmp_path, updates=8, **kw) -> Config:
         checkpoint_every=4,
         runs_dir=str(tmp_path),
         run_name="run",
-        progress=False,
         torch_threads=1,
         env_threads=1,
         seed=3,
@@ -191,7 +190,7 @@ def tiny_flags(tmp_path, updates=8):
     return [
         f"--{f.name.replace('_', '-')}={getattr(c, f.name)}"
         for f in dataclasses.fields(Config)
-        if f.name != "progress" and getattr(c, f.name) != f.default
+        if getattr(c, f.name) != f.default
     ] + ["--no-progress"]
 
 

@@ -1,9 +1,12 @@
-"""Checkpoints: written atomically, the newest K kept, loaded without running pickled code."""
+"""Checkpoints: written atomically, the newest K loadable ones kept.
+
+They are read (`torch.load(weights_only=True)`, every part checked) by `runfiles`, with
+every other file of a run folder; the readers' names below are its.
+"""
 
 from __future__ import annotations
 
 import os
-import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -12,11 +15,38 @@ from typing import Any
 import numpy as np
 import torch
 
-CHECKPOINT_DIR = "checkpoints"
+from .runfiles import CHECKPOINT_DIR as CHECKPOINT_DIR
+from .runfiles import CheckpointError as CheckpointError
+from .runfiles import (
+    checkpoint_order,
+    read_checkpoint,
+    read_newest_checkpoint,
+    set_aside,
+    warn,
+)
+from .runfiles import find_checkpoint as find_checkpoint
+from .runfiles import list_checkpoints as list_checkpoints
+
+load_checkpoint = read_checkpoint
+load_newest = read_newest_checkpoint
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, unreadable or not a kungfu_rl checkpoint."""
+class CheckpointWriteError(OSError):
+    """A checkpoint that could not be written: a full disk, a read-only or vanished folder.
+
+    `errno` and `strerror` are the system's; `filename` is the checkpoints folder.
+    """
+
+
+def _os_error_in(error: BaseException) -> OSError | None:
+    """The OSError that `error` is, or that it was raised on top of (torch's zip writer
+    turns a failed write into `RuntimeError: ... unexpected pos`, the OSError its context)."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None or isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def rng_state() -> dict[str, Any]:
@@ -43,30 +73,61 @@ def save_checkpoint(
 ) -> Path:
     """Write `checkpoints/update-<N>.pt` (or `name`) atomically: temp file, fsync, rename.
 
-    Of the `update-*.pt` files the newest `keep` are kept. A failure (a full disk, say)
-    removes the temporary file and leaves every earlier checkpoint as it was.
+    Of the `update-*.pt` files the newest `keep` that load are kept (`rotate_checkpoints`).
+    A failure to write (a full disk,
+    a read-only or vanished run folder) removes the temporary file, leaves every earlier
+    checkpoint as it was and raises CheckpointWriteError.
     """
     folder = Path(run_dir) / CHECKPOINT_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(exist_ok=True)  # not parents: a run folder that vanished stays gone
+    except OSError as e:
+        raise CheckpointWriteError(e.errno, e.strerror, str(folder)) from None
     path = folder / (name or f"update-{update:09d}.pt")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
+    except OSError as e:
+        raise CheckpointWriteError(e.errno, e.strerror, str(folder)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        cause = _os_error_in(e) if isinstance(e, Exception) else None
+        if cause is None:
+            raise
+        raise CheckpointWriteError(cause.errno, cause.strerror, str(folder)) from None
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    for old in list_checkpoints(run_dir)[:-keep]:
-        old.unlink(missing_ok=True)
+    rotate_checkpoints(run_dir, keep)
     return path
+
+
+def rotate_checkpoints(run_dir: Path, keep: int) -> list[Path]:
+    """Keep the `keep` newest loadable update-*.pt, newest by the update count read from
+    them (a file's name may say otherwise), delete the older ones; the kept, oldest first.
+
+    An unreadable one is never counted as kept: it is moved to checkpoints/unreadable/
+    with a one-line warning, so the newest loadable checkpoint is never deleted for it.
+    """
+    loadable = []
+    for path in list_checkpoints(run_dir):
+        order = checkpoint_order(path)
+        if isinstance(order, str):
+            moved = set_aside(path)
+            warn(f"moved {path.name} to {moved.relative_to(Path(run_dir))}: {order}")
+        else:
+            loadable.append((order, path.name, path))
+    loadable.sort()
+    for _, _, old in loadable[:-keep]:
+        old.unlink(missing_ok=True)
+    return [path for _, _, path in loadable[-keep:]]
 
 
 def remove_partial_checkpoints(run_dir: Path) -> int:
@@ -75,54 +136,3 @@ def remove_partial_checkpoints(run_dir: Path) -> int:
     for path in partial:
         path.unlink(missing_ok=True)
     return len(partial)
-
-
-def list_checkpoints(run_dir: Path) -> list[Path]:
-    """The run's checkpoints, oldest first."""
-    return sorted((Path(run_dir) / CHECKPOINT_DIR).glob("update-*.pt"))
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load with `weights_only=True`: tensors and plain values only, never arbitrary code."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path} refused: not a plain-weights checkpoint ({first})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path} is unreadable ({type(e).__name__}: {e})") from None
-    if not isinstance(payload, dict) or "model" not in payload or "config" not in payload:
-        raise CheckpointError(f"{path} is not a kungfu_rl checkpoint")
-    return payload
-
-
-def load_newest(run_dir: Path) -> tuple[Path, dict[str, Any], list[tuple[Path, str]]]:
-    """The newest checkpoint of a run that loads, and the newer ones skipped with the reason."""
-    found = list_checkpoints(run_dir)
-    if not found:
-        raise CheckpointError(
-            f"{run_dir} holds no checkpoint (looked in {Path(run_dir) / CHECKPOINT_DIR})"
-        )
-    skipped: list[tuple[Path, str]] = []
-    for path in reversed(found):
-        try:
-            return path, load_checkpoint(path), skipped
-        except CheckpointError as e:
-            skipped.append((path, str(e)))
-    raise CheckpointError(f"{run_dir} has no loadable checkpoint ({len(skipped)} unreadable)")
-
-
-def find_checkpoint(run_or_file: Path) -> Path:
-    """A checkpoint file as given, or the newest one in a run folder."""
-    p = Path(run_or_file)
-    if p.is_file():
-        return p
-    if not p.is_dir():
-        raise CheckpointError(f"no run folder or checkpoint at {p}")
-    found = list_checkpoints(p)
-    if not found:
-        raise CheckpointError(f"{p} holds no checkpoint (looked in {p / CHECKPOINT_DIR})")
-    return found[-1]

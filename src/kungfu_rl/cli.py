@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from .loading import LoadedAgent
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -27,8 +31,32 @@ class UsageError(Exception):
     """Bad user input: printed as one line, exit code 2."""
 
 
+# flags as CleanRL and Stable-Baselines3 name them -> ours
+PEER_FLAGS = {
+    "--env-id": "--game",
+    "--env": "--game",
+    "--total-timesteps": "--frames (emulator frames: 4 × agent steps at frameskip 4)",
+    "--num-envs": "--n-games",
+    "--n-envs": "--n-games",
+    "--num-steps": "--rollout-len",
+    "--n-steps": "--rollout-len",
+    "--learning-rate": "--lr",
+    "--ent-coef": "--entropy-coef",
+    "--vf-coef": "--value-coef",
+    "--anneal-lr": "--lr-schedule linear",
+    "--cuda": "--device cuda",
+    "--exp-name": "--run-name",
+    "--track": "(TensorBoard logs are always written: tensorboard --logdir runs)",
+}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments"):
+            words = [w.split("=")[0] for w in message.split(":", 1)[1].split()]
+            hints = [f"{w} is {PEER_FLAGS[w]} here" for w in words if w in PEER_FLAGS]
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
         raise UsageError(message)
 
 
@@ -80,11 +108,52 @@ def whole_number(text: str) -> int:
         return int(value)
 
 
+MAX_GAMES = 100_000
+
+
+def game_count(text: str) -> int:
+    """A number of games: 1 to MAX_GAMES."""
+    n = whole_number(text)
+    if not 1 <= n <= MAX_GAMES:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_GAMES:,}, got {n}")
+    return n
+
+
+def seed_number(text: str) -> int:
+    """A seed numpy, torch and the emulator all take: 0 to 2**31 - 1."""
+    from .config import MAX_SEED
+
+    n = whole_number(text)
+    if not 0 <= n <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_SEED:,}, got {n}")
+    return n
+
+
+def _add_playing_flags(parser: argparse.ArgumentParser, default_seed: int | None) -> None:
+    """What `eval` and `watch` share: which checkpoint, how actions are chosen, seed, device."""
+    parser.add_argument(
+        "--best", action="store_true", help="play the run's best.pt (its best evaluation)"
+    )
+    parser.add_argument(
+        "--greedy", action="store_true", help="play the most probable action, not a sample"
+    )
+    seed_help = "seed of the first game" + (
+        f" (default: {default_seed})" if default_seed is not None else " (default: random)"
+    )
+    parser.add_argument(
+        "--seed", type=seed_number, default=default_seed, metavar="N", help=seed_help
+    )
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(
         prog="kungfu",
-        description="Train, evaluate and plot a recurrent actor-critic on Atari games.",
+        description="Train, evaluate, watch and plot a recurrent actor-critic on Atari games.",
     )
+    parser.add_argument("--version", action="version", version=f"kungfu_rl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train an agent (a run folder under --runs-dir)")
@@ -94,16 +163,46 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN",
         help="continue RUN from its newest loadable checkpoint (a larger --frames extends it)",
     )
+    train.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar (--progress) or a plain line every 30 s (--no-progress); "
+        "default: a bar on a terminal, lines elsewhere. Not saved with the run",
+    )
     _add_config_flags(train)
 
-    ev = sub.add_parser("eval", help="play full games with a trained agent")
-    ev.add_argument("path", type=Path, help="a run folder or a checkpoint file")
+    ev = sub.add_parser("eval", help="play full games with a trained agent, score them")
     ev.add_argument(
-        "--games", type=whole_number, default=20, help="full games to play (default: 20)"
+        "path", metavar="RUN|CHECKPOINT", help="a run folder, a checkpoint, or 'pretrained'"
     )
+    ev.add_argument("--games", type=game_count, default=20, help="full games (default: 20)")
+    _add_playing_flags(ev, default_seed=12345)
     ev.add_argument("--video", action="store_true", help="write an MP4 of every game")
-    ev.add_argument("--seed", type=whole_number, default=12345, help="seed of the first game")
-    ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+    watch = sub.add_parser(
+        "watch", help="watch an agent play: MP4 and GIF of full games (default: the packaged one)"
+    )
+    watch.add_argument(
+        "path",
+        nargs="?",
+        default="pretrained",
+        metavar="RUN|CHECKPOINT",
+        help="a run folder, a checkpoint, or 'pretrained' (the default: the agent shipped "
+        "in the package)",
+    )
+    watch.add_argument("--games", type=game_count, default=1, help="full games (default: 1)")
+    _add_playing_flags(watch, default_seed=None)
+    watch.add_argument(
+        "--out", type=Path, help="folder for the videos (default: RUN/videos/watch-<stamp>)"
+    )
+    watch.add_argument(
+        "--gif-seconds",
+        type=float,
+        default=20.0,
+        metavar="X",
+        help="seconds of play in each GIF (default: 20)",
+    )
 
     plot = sub.add_parser(
         "plot", help="draw the learning curves of a run, or compare the scores of several"
@@ -129,9 +228,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if f.name in args}
     try:
         if args.resume is not None:
-            result = resume(args.resume, given)
+            result = resume(args.resume, given, progress=args.progress)
         else:
-            result = train(Config(**given))
+            result = train(Config(**given), progress=args.progress)
     except TrainingInterrupted as stop:
         print(
             f"\n{signal_name(stop.signum)}: stopped; checkpoint saved at {stop.checkpoint}\n"
@@ -156,43 +255,104 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_for_playing(args: argparse.Namespace) -> tuple[LoadedAgent, Path]:
+    """The agent `eval` or `watch` plays, and the folder its records go to (a run's own
+    folder; runs/pretrained for the packaged agent, whose folder may not be writable)."""
+    from .checkpoint import CHECKPOINT_DIR
+    from .loading import PRETRAINED, load_agent
+
+    loaded = load_agent(args.path, device=args.device, best=args.best)
+    if args.path == PRETRAINED:
+        record_dir = Path("runs") / PRETRAINED
+    else:
+        path = loaded.path
+        record_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+    frames = loaded.payload.get("frames")
+    print(
+        f"playing {loaded.path}"
+        + (f" ({int(frames):,} frames of training)" if frames is not None else ""),
+        file=sys.stderr,
+    )
+    return loaded, record_dir
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from .checkpoint import CHECKPOINT_DIR
     from .evaluate import evaluate, save_eval_record, summarize
-    from .loading import env_factory, load_agent
+    from .loading import env_factory
 
-    if args.games < 1:
-        raise UsageError(f"--games must be >= 1, got {args.games}")
-    loaded = load_agent(args.path, device=args.device)
-    path, config, payload = loaded.path, loaded.config, loaded.payload
-    run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+    loaded, run_dir = _load_for_playing(args)
+    config, payload = loaded.config, loaded.payload
     env = env_factory(config)()
     torch.manual_seed(args.seed)
 
+    def progress(i: int, score: float, steps: int) -> None:
+        print(f"game {i + 1}/{args.games}: {score:,.0f} ({steps:,} steps)", file=sys.stderr)
+
     stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
     video_dir = run_dir / "videos" / f"eval-{stamp}" if args.video else None
-    scores = evaluate(loaded.agent, env, args.games, seed=args.seed, video_dir=video_dir)
+    scores = evaluate(
+        loaded.agent,
+        env,
+        args.games,
+        seed=args.seed,
+        video_dir=video_dir,
+        greedy=args.greedy,
+        on_game=progress,
+    )
     stats = summarize(scores)
+    run_dir.mkdir(parents=True, exist_ok=True)
     out = save_eval_record(
         run_dir,
         stamp,
         scores,
         video_dir,
-        checkpoint=str(path),
+        checkpoint=str(loaded.path),
         update=payload.get("update"),
         frames=payload.get("frames"),
         game=config.game,
         seed=args.seed,
+        greedy=args.greedy,
         sticky_actions=config.sticky_actions,
     )
     print(
-        f"{config.game}, {args.games} full games, checkpoint at {payload.get('frames', 0):,} "
-        f"frames: mean {stats['mean']:.1f}  median {stats['median']:.1f}  "
+        f"{config.game}, {args.games} full games{', greedy' if args.greedy else ''}: "
+        f"mean {stats['mean']:.1f}  median {stats['median']:.1f}  "
         f"min {stats['min']:.0f}  max {stats['max']:.0f}"
     )
     print(f"wrote {out}" + (f" and videos in {video_dir}" if video_dir else ""))
+    return 0
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    import torch
+
+    from .loading import env_factory
+    from .watch import watch
+
+    if not 0 < args.gif_seconds <= 3600:
+        raise UsageError(f"--gif-seconds must be in (0, 3600], got {args.gif_seconds}")
+    loaded, run_dir = _load_for_playing(args)
+    out = args.out or run_dir / "videos" / f"watch-{datetime.now():%Y%m%d-%H%M%S}"
+    if args.seed is not None:
+        torch.manual_seed(args.seed)
+    env = env_factory(loaded.config)()
+    games = watch(
+        loaded.agent,
+        env,
+        out,
+        args.games,
+        seed=args.seed,
+        greedy=args.greedy,
+        gif_seconds=args.gif_seconds,
+    )
+    for i, game in enumerate(games):
+        print(
+            f"game {i + 1}: score {game.score:,.0f}, {game.steps:,} steps "
+            f"({game.steps * loaded.config.frameskip / 60:,.0f} s of play): "
+            f"{game.video} and {game.gif}"
+        )
     return 0
 
 
@@ -244,6 +404,7 @@ def _cmd_games(args: argparse.Namespace) -> int:
 COMMANDS = {
     "train": _cmd_train,
     "eval": _cmd_eval,
+    "watch": _cmd_watch,
     "plot": _cmd_plot,
     "report": _cmd_report,
     "games": _cmd_games,
@@ -256,13 +417,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except (UsageError, ConfigError, CheckpointError) as e:
         print(f"kungfu: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nkungfu: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`kungfu games | head`): end quietly; point stdout at
+        # /dev/null so that Python's own flush at exit does not complain either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as e:  # a path the file system refuses (a name too long), a folder unread
+        where = f": {e.filename}" if e.filename else ""
+        print(f"kungfu: error: {e.strerror or e}{where}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

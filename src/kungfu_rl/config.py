@@ -11,7 +11,6 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 CORES = ("lstm", "gru", "none")
@@ -22,6 +21,8 @@ DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("constant", "linear")
 MAX_SEED = 2**31 - 1
 """Seeds go to numpy, torch and the emulator; the emulator takes a signed 32-bit int."""
+MAX_NAME_BYTES = 255
+"""Longest file or folder name most file systems take (NAME_MAX)."""
 
 
 class ConfigError(ValueError):
@@ -84,6 +85,7 @@ class Config:
         "emulator frames after which a game is cut off (ALE v5: 30 minutes of play)",
         GAME,
         low=1,
+        high=10**9,
     )
 
     # how much
@@ -92,6 +94,7 @@ class Config:
         "training budget in emulator frames (agent steps × frameskip)",
         BUDGET,
         low=1,
+        high=10**15,
         resumable=True,
     )
     n_games: int = setting(32, "games played in parallel", BUDGET, low=1, high=4096)
@@ -106,8 +109,12 @@ class Config:
         AGENT,
         choices=CORES,
     )
-    hidden: int = setting(128, "width of the dense layer and of the memory", AGENT, low=1)
-    channels: int = setting(32, "channels of each of the three conv layers", AGENT, low=1)
+    hidden: int = setting(
+        128, "width of the dense layer and of the memory", AGENT, low=1, high=4096
+    )
+    channels: int = setting(
+        32, "channels of each of the three conv layers", AGENT, low=1, high=1024
+    )
 
     # learning
     lr: float = setting(3e-4, "Adam learning rate", LEARNING, low=0.0, low_open=True, high=1.0)
@@ -214,7 +221,6 @@ class Config:
         MACHINE,
         resumable=True,
     )
-    progress: bool = setting(True, "show a progress bar", MACHINE, resumable=True)
     dist_timeout_s: float = setting(
         300.0,
         "under torchrun: seconds a rank waits for the others before giving up",
@@ -242,7 +248,12 @@ class Config:
             )
         name = self.run_name
         if "/" in name or "\\" in name or name in (".", "..") or not name.isprintable():
-            raise ConfigError(f"--run-name must be a plain folder name, got {name!r}")
+            raise ConfigError(f"--run-name must be a plain folder name, got {_shown(name)}")
+        if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+            raise ConfigError(
+                f"--run-name is {len(name.encode('utf-8', 'surrogateescape'))} bytes long; "
+                f"a folder name holds at most {MAX_NAME_BYTES}"
+            )
         return self
 
     @property
@@ -277,13 +288,10 @@ class Config:
     def from_json(cls, text: str) -> Config:
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as e:
-            raise ConfigError(f"a config that is not JSON ({e})") from None
+        except (ValueError, TypeError, RecursionError) as e:  # ValueError: JSONDecodeError,
+            # or an integer of thousands of digits; RecursionError: lists nested too deep
+            raise ConfigError(f"a config that is not JSON ({str(e)[:100]})") from None
         return cls.from_dict(data)
-
-    @classmethod
-    def load(cls, path: Path) -> Config:
-        return cls.from_json(Path(path).read_text())
 
 
 _DEFAULT = Config()
@@ -319,26 +327,37 @@ def _checked(f: dataclasses.Field, value: Any) -> Any:
     spec, kind = spec_of(f), str(f.type)
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{flag(f.name)} must be true or false, got {value!r}")
+            raise ConfigError(f"{flag(f.name)} must be true or false, got {_shown(value)}")
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise ConfigError(f"{flag(f.name)} must be text, got {value!r}")
+            raise ConfigError(f"{flag(f.name)} must be text, got {_shown(value)}")
         if spec.choices and value not in spec.choices:
-            raise ConfigError(f"{flag(f.name)} must be {spec.describe_bounds()}, got {value!r}")
+            raise ConfigError(
+                f"{flag(f.name)} must be {spec.describe_bounds()}, got {_shown(value)}"
+            )
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{flag(f.name)} must be a number, got {value!r}")
+        raise ConfigError(f"{flag(f.name)} must be a number, got {_shown(value)}")
     if kind == "int":
         if isinstance(value, float) and not value.is_integer():
-            raise ConfigError(f"{flag(f.name)} must be a whole number, got {value!r}")
+            raise ConfigError(f"{flag(f.name)} must be a whole number, got {_shown(value)}")
         value = int(value)
     else:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer too large for a float
+            value = math.inf
         if not math.isfinite(value):
-            raise ConfigError(f"{flag(f.name)} must be a finite number, got {value}")
+            raise ConfigError(f"{flag(f.name)} must be a finite number, got {_shown(value)}")
     too_low = spec.low is not None and (value <= spec.low if spec.low_open else value < spec.low)
     too_high = spec.high is not None and value > spec.high
     if too_low or too_high:
-        raise ConfigError(f"{flag(f.name)} must be {spec.describe_bounds()}, got {value:g}")
+        raise ConfigError(f"{flag(f.name)} must be {spec.describe_bounds()}, got {_shown(value)}")
     return value
+
+
+def _shown(value: Any) -> str:
+    """`value` for a one-line message: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

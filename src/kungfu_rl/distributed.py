@@ -9,6 +9,7 @@ asked to stop), so all ranks skip the same updates and stop after the same updat
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,8 +28,16 @@ def _collective(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except RuntimeError as e:  # gloo and nccl raise RuntimeError or its subclass DistError
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise RankLost(first[:200]) from None
+        raise RankLost(_first_sentence(e)) from None
+
+
+def _first_sentence(error: Exception) -> str:
+    """`[gloo/transport/tcp/pair.cc:537] Read error ...: Connection reset by peer. This is
+    typically ...` -> `Read error ...: Connection reset by peer`: the news, one line."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    first = re.sub(r"^\[[^\]]*\.(cc|cpp|h|hpp):\d+\]\s*", "", first)
+    return first.split(". ")[0][:200]
 
 
 @dataclass(frozen=True)
@@ -48,13 +57,18 @@ class DistInfo:
         return self.rank == 0
 
 
+def world_size_from_env() -> int:
+    """How many ranks torchrun started (WORLD_SIZE); 1 when run alone."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def init_from_env(device_name: str, timeout_s: float) -> DistInfo:
     """Join the process group that torchrun's RANK / WORLD_SIZE / MASTER_* describe.
 
     Backend: nccl on CUDA, gloo on CPU. `timeout_s` bounds every collective, so a rank that
     dies makes the others fail with an error instead of waiting for ever.
     """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = world_size_from_env()
     if world <= 1:
         return DistInfo()
     info = DistInfo(
@@ -63,6 +77,12 @@ def init_from_env(device_name: str, timeout_s: float) -> DistInfo:
         local_rank=int(os.environ.get("LOCAL_RANK", "0")),
     )
     if not dist.is_initialized():
+        # The first torch.optim optimizer imports torch._dynamo, which then keeps references
+        # to the process group of the day: destroy_process_group could not free it, and its
+        # gloo threads, still alive at exit, abort the process now and then ("terminate
+        # called without an active exception"). Imported before the group exists, it holds none.
+        import torch._dynamo
+
         cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
         if cuda:
             torch.cuda.set_device(info.local_rank)

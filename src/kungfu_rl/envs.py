@@ -20,6 +20,9 @@ import numpy as np
 from ale_py import roms
 
 gym.register_envs(ale_py)
+# the emulator's banner and info lines ("A.L.E: Arcade Learning Environment ...") on every
+# command's stderr say nothing a user needs; warnings and errors still show
+ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
 
 OBS_SIZE = 42
 """Side of the square observation, as in the notebook."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,35 +48,73 @@ def _one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+class GifWriter:
+    """Collects the first `seconds` of RGB frames [210, 160, 3] for a small looping GIF."""
+
+    def __init__(self, path: Path, fps: float, seconds: float):
+        self.path, self.fps = Path(path), fps
+        self.max_frames = max(1, int(seconds * fps))
+        self.frames: list[np.ndarray] = []
+
+    def add(self, frame: np.ndarray) -> None:
+        if len(self.frames) < self.max_frames:
+            self.frames.append(frame.copy())
+
+    def close(self) -> None:
+        imageio.mimsave(self.path, self.frames, duration=1000 / self.fps, loop=0)
+
+
+def choose_actions(
+    agent: RecurrentAgent, readout: tuple[torch.Tensor, torch.Tensor], greedy: bool
+) -> np.ndarray:
+    """Actions from the policy's logits [B, A]: sampled, or the most probable (`greedy`)."""
+    if greedy:
+        return readout[0].argmax(dim=-1).cpu().numpy().astype(np.int64)
+    return agent.sample_actions(readout)
+
+
 def play_game(
-    agent: RecurrentAgent, env: AtariGame, *, seed: int | None = None, video: Path | None = None
+    agent: RecurrentAgent,
+    env: AtariGame,
+    *,
+    seed: int | None = None,
+    video: Path | None = None,
+    gif: Path | None = None,
+    gif_seconds: float = 20.0,
+    greedy: bool = False,
 ) -> tuple[float, int]:
-    """Play one full game (all lives) with actions sampled from the policy.
+    """Play one full game (all lives) with actions sampled from the policy (or its most
+    probable action, `greedy`).
 
     Returns the raw game score and the number of agent steps; with `video`, writes an MP4 of
-    every agent step's screen at 60 / frameskip frames per second, i.e. normal speed.
+    every agent step's screen at 60 / frameskip frames per second, i.e. normal speed; with
+    `gif`, the game's first `gif_seconds` as a looping GIF at the same speed.
     """
     observation, _ = env.reset(seed=seed)
     memory = agent.get_initial_state(1)
-    writer = None
+    fps = 60 / env.settings.frameskip
+    writers: list[VideoWriter | GifWriter] = []
     if video is not None:
-        writer = VideoWriter(video, fps=60 / env.settings.frameskip)
-        writer.add(env.rgb_frame())
+        writers.append(VideoWriter(video, fps=fps))
+    if gif is not None:
+        writers.append(GifWriter(gif, fps=fps, seconds=gif_seconds))
+    for w in writers:
+        w.add(env.rgb_frame())
     score, steps = 0.0, 0
     try:
         while True:
             memory, readout = agent.step(memory, observation[None])
-            action = int(agent.sample_actions(readout)[0])
+            action = int(choose_actions(agent, readout, greedy)[0])
             observation, reward, terminated, truncated, _ = env.step(action)
             score += reward
             steps += 1
-            if writer is not None:
-                writer.add(env.rgb_frame())
+            for w in writers:
+                w.add(env.rgb_frame())
             if terminated or truncated:
                 return score, steps
     finally:
-        if writer is not None:
-            writer.close()
+        for w in writers:
+            w.close()
 
 
 def evaluate(
@@ -86,10 +124,13 @@ def evaluate(
     *,
     seed: int | None = None,
     video_dir: Path | None = None,
+    greedy: bool = False,
+    on_game: Callable[[int, float, int], None] | None = None,
 ) -> list[float]:
     """Plays `n_games` entire games start to end and returns their raw scores (the notebook's).
 
-    With `video_dir`, each game is recorded as `game-XX.mp4` there.
+    With `video_dir`, each game is recorded as `game-XX.mp4` there; `greedy` plays the most
+    probable action instead of sampling; `on_game(i, score, steps)` hears of each game's end.
     """
     scores = []
     for i in range(n_games):
@@ -99,8 +140,10 @@ def evaluate(
             video = Path(video_dir) / f"game-{i:02d}.mp4"
         game_seed = None if seed is None else seed + i
         with _one_torch_thread():
-            score, _ = play_game(agent, env, seed=game_seed, video=video)
+            score, steps = play_game(agent, env, seed=game_seed, video=video, greedy=greedy)
         scores.append(score)
+        if on_game is not None:
+            on_game(i, score, steps)
     return scores
 
 

@@ -10,20 +10,10 @@ from typing import Any
 import torch
 
 from .agent import RecurrentAgent
-from .checkpoint import CheckpointError, find_checkpoint, load_checkpoint
 from .config import Config, ConfigError
-from .envs import AtariGame, GameSettings, resolve_game
+from .envs import AtariGame, GameSettings
 from .machine import pick_device, pick_precision
-
-
-def settle(config: Config) -> Config:
-    """Validate `config` and give its game's canonical name (ConfigError if there is none)."""
-    config.validate()
-    try:
-        config.game = resolve_game(config.game)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    return config
+from .runfiles import CHECKPOINT_DIR, CheckpointError, find_checkpoint, read_checkpoint, settle
 
 
 def game_settings(config: Config) -> GameSettings:
@@ -80,14 +70,38 @@ class LoadedAgent:
     """The whole checkpoint: counters (`update`, `frames`), evaluations, optimizer state."""
 
 
-def load_agent(path: Path | str, device: str = "cpu") -> LoadedAgent:
-    """A trained agent from a checkpoint file, or from a run folder's newest checkpoint.
+PRETRAINED = "pretrained"
+"""The name that stands for the agent shipped inside the package."""
+PRETRAINED_FILE = Path(__file__).parent / "pretrained" / "KungFuMaster.pt"
+"""Model weights and the config that trained them (no optimizer); beside it, a JSON with
+the command, commit, frames and 20-game evaluation that produced them."""
+
+
+def agent_file(path: Path | str, best: bool = False) -> Path:
+    """The checkpoint file that `path` names: "pretrained" (the packaged agent), a file, or
+    a run folder's newest checkpoint (its best.pt with `best`)."""
+    if str(path) == PRETRAINED:
+        return PRETRAINED_FILE
+    path = Path(path)
+    if best and path.is_dir():
+        best_pt = path / CHECKPOINT_DIR / "best.pt"
+        if not best_pt.is_file():
+            raise CheckpointError(f"{path} has no best.pt yet (it is written at evaluations)")
+        return best_pt
+    return find_checkpoint(path)
+
+
+def load_agent(
+    path: Path | str = PRETRAINED, device: str = "cpu", best: bool = False
+) -> LoadedAgent:
+    """A trained agent from a checkpoint file, a run folder's newest checkpoint (`best`: its
+    best evaluation's), or the one shipped in the package ("pretrained", the default).
 
     `load_agent("runs/KungFuMaster-<stamp>").agent` plays like the run did; `.config` is
     the run's `Config`. Loaded with `weights_only=True`: no pickled code runs.
     """
-    path = find_checkpoint(Path(path))
-    payload = load_checkpoint(path)
+    path = agent_file(path, best)
+    payload = read_checkpoint(path)
     try:
         config = settle(Config.from_json(payload["config"]))
     except ConfigError as e:

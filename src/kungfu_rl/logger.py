@@ -38,24 +38,38 @@ COLUMNS = (
 def _parse_rows(path: Path) -> tuple[list[str], list[list[float]], int]:
     """metrics.csv -> (header, rows of floats with NaN for blank cells, damaged rows skipped).
 
-    A row is damaged when its cell count differs from the header's (cut short by a kill,
-    say), a cell is not a number, or its update is not a whole number.
+    A row is damaged when it does not parse as CSV, its cell count differs from the
+    header's (cut short by a kill, say), a cell is neither blank nor a finite number, or its
+    update or frames is not a whole number >= 0. Without a header naming `update` and
+    `frames` every row is damaged. Each line is parsed alone, so that a bad one (random
+    bytes, NUL bytes, a cell too large for csv) costs only itself.
     """
     try:
         with Path(path).open(newline="", encoding="utf-8", errors="replace") as f:
-            lines = [line.replace("\0", "") for line in f]
-        table = list(csv.reader(lines))
-    except (OSError, csv.Error):
+            lines = [line.rstrip("\r") for line in f.read().split("\n")]
+    except OSError:
         return [], [], 0
-    if not table or "update" not in table[0] or "frames" not in table[0]:
+    table: list[list[str] | None] = []  # None: a line that is not CSV
+    for line in lines:
+        if not line:
+            continue
+        try:
+            table.append(next(csv.reader([line.replace("\0", "")]), []))
+        except csv.Error:
+            table.append(None)
+    header = table[0] if table else None
+    if not header or "update" not in header or "frames" not in header:
         return [], [], max(len(table) - 1, 0)
-    header, rows, skipped = table[0], [], 0
+    at = header.index("update"), header.index("frames")
+    rows, skipped = [], 0
     for cells in table[1:]:
         try:
-            if len(cells) != len(header):
+            if cells is None or len(cells) != len(header):
                 raise ValueError
             row = [float(c) if c.strip() else math.nan for c in cells]
-            if not float(row[header.index("update")]).is_integer():
+            if not all(math.isfinite(v) for v, c in zip(row, cells, strict=True) if c.strip()):
+                raise ValueError  # "inf", "nan", "1e999": this package writes a blank cell
+            if not all(row[i] >= 0 and float(row[i]).is_integer() for i in at):
                 raise ValueError
         except ValueError:
             skipped += 1
@@ -64,21 +78,28 @@ def _parse_rows(path: Path) -> tuple[list[str], list[list[float]], int]:
     return header, rows, skipped
 
 
-def _warn_skipped(path: Path, skipped: int) -> None:
+def warn_skipped(path: Path, skipped: int) -> None:
+    """The one warning for damaged rows: how many were skipped."""
     if skipped:
         print(f"warning: {path}: skipped {skipped} damaged row(s)", file=sys.stderr)
 
 
-def read_metrics(path: Path) -> dict[str, list[float]]:
-    """metrics.csv -> {column: values}, NaN for blank cells; every column of this version is
-    there (all NaN when the file lacks it); damaged rows are skipped with a warning."""
+def load_metrics(path: Path) -> tuple[dict[str, list[float]], int]:
+    """`read_metrics` without its warning, and the number of damaged rows it skipped."""
     header, rows, skipped = _parse_rows(path)
-    _warn_skipped(path, skipped)
     columns = {key: [math.nan] * len(rows) for key in (*COLUMNS, *header)}
     for i, key in enumerate(header):
         columns[key] = [row[i] for row in rows]
     if not rows:
         columns = {key: [] for key in columns}
+    return columns, skipped
+
+
+def read_metrics(path: Path) -> dict[str, list[float]]:
+    """metrics.csv -> {column: values}, NaN for blank cells; every column of this version is
+    there (all NaN when the file lacks it); damaged rows are skipped with a warning."""
+    columns, skipped = load_metrics(path)
+    warn_skipped(path, skipped)
     return columns
 
 
@@ -101,7 +122,15 @@ def truncate_metrics(path: Path, last_update: int) -> None:
     if not path.is_file():
         return
     header, rows, skipped = _parse_rows(path)
-    _warn_skipped(path, skipped)
+    if skipped:  # the file as it was stays, in unreadable/, before the rows go
+        from .runfiles import set_aside  # (it brings torch; only a resume truncates)
+
+        kept = set_aside(path, copy=True).relative_to(path.parent)
+        print(
+            f"warning: {path}: skipped {skipped} damaged row(s); the file as it was is kept "
+            f"as {kept}",
+            file=sys.stderr,
+        )
     if not header:
         header = list(COLUMNS)
     at = header.index("update")

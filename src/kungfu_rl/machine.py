@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,17 +45,50 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def set_up_process(config: Config) -> None:
+def set_up_process(config: Config) -> int:
     """Threads for the update and glibc's malloc keeping freed memory (allocator.py).
 
-    Both hold for the whole process from here on.
+    The thread count holds until the Trainer gives the one returned back; the malloc setting
+    for the rest of the process (it cannot be undone exactly). Returns the thread count the
+    process had.
     """
-    torch.set_num_threads(config.torch_threads or cores())
+    before = set_threads(config.torch_threads or cores())
     keep_freed_memory()  # updates reuse memory instead of page-faulting
+    return before
+
+
+def set_threads(n: int) -> int:
+    """Set torch's intra-op threads to `n`; the count it had, to give back later."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    return before
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python's, numpy's and torch's random number generators."""
+    """Seed python's, numpy's and torch's random number generators.
+
+    numpy takes seeds below 2**32; a seed derived from a long run's update count may be
+    larger, and is taken modulo 2**32 (every smaller seed stays as it is)."""
+    seed %= 2**32
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def free_space(path: Path | str) -> str:
+    """Free space on the disk that holds `path` (or its nearest existing parent), as text:
+    "3.2 MB"; "unknown" where even that cannot be read."""
+    where = Path(path).absolute()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        free = float(shutil.disk_usage(where).free)
+    except OSError:
+        return "unknown"
+    if free < 1000:
+        return f"{free:.0f} B"
+    for unit in ("kB", "MB", "GB", "TB"):
+        free /= 1000
+        if free < 1000 or unit == "TB":
+            break
+    return f"{free:.1f} {unit}"

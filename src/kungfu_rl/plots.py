@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .logger import read_metrics
+from .logger import load_metrics, warn_skipped
 
 
 def ewma(values: list[float] | np.ndarray, span: float = 10) -> np.ndarray:
@@ -36,9 +36,17 @@ def _finite(x: list[float], y: list[float]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _save(fig: plt.Figure, out_png: Path, title: str) -> Path:
-    """Title, lay out and write `fig` to `out_png` (folders made as needed), then close it."""
+    """Title, lay out and write `fig` to `out_png` (folders made as needed), then close it.
+
+    Titles and legends hold run names, shown letter for letter: a `$` in a name must not
+    start matplotlib's mathematics (`y$\\frac{$` would not even parse).
+    """
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, parse_math=False)
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        for text in legend.get_texts() if legend else ():
+            text.set_parse_math(False)
     fig.tight_layout()
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
@@ -47,11 +55,19 @@ def _save(fig: plt.Figure, out_png: Path, title: str) -> Path:
     return out_png
 
 
+def _metrics(metrics_csv: Path) -> dict[str, list[float]]:
+    """The rows to draw; ValueError (one line, with the damaged rows skipped) if none."""
+    m, skipped = load_metrics(metrics_csv)
+    if not m.get("frames"):
+        damaged = f" ({skipped} damaged row(s) skipped)" if skipped else ""
+        raise ValueError(f"{metrics_csv} has no rows yet{damaged}")
+    warn_skipped(metrics_csv, skipped)
+    return m
+
+
 def plot_learning_curves(metrics_csv: Path, out_png: Path, title: str = "") -> Path:
     """Score (training games and evaluations, with EWMA span 10), entropy and losses vs frames."""
-    m = read_metrics(metrics_csv)
-    if not m.get("frames"):
-        raise ValueError(f"{metrics_csv} has no rows yet")
+    m = _metrics(metrics_csv)
     frames = np.asarray(m["frames"]) / 1e6
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
 
@@ -96,9 +112,7 @@ def plot_comparison(runs: dict[str, Path], out_png: Path, title: str = "") -> Pa
     """
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
     for i, (label, metrics_csv) in enumerate(runs.items()):
-        m = read_metrics(metrics_csv)
-        if not m.get("frames"):
-            raise ValueError(f"{metrics_csv} has no rows yet")
+        m = _metrics(metrics_csv)
         color = f"C{i}"
         for ax, x in (
             (axes[0], np.asarray(m["frames"]) / 1e6),

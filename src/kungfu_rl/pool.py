@@ -134,8 +134,10 @@ class EnvPool:
         first = []
         self._lives = np.zeros(B, dtype=np.int64)
         for env, sl in zip(self.envs, self.slices, strict=True):
-            # game b is seeded with seed + b, with or without the split
-            obs, info = env.reset(seed=None if seed is None else seed + sl.start)
+            # game b is seeded with seed + b, with or without the split; the emulator takes
+            # seeds below 2**31, and a resumed long run's (seed + games played) may not be
+            start = None if seed is None else (seed + sl.start) % (2**31 - B)
+            obs, info = env.reset(seed=start)
             first.append(self._observe(obs))
             self._lives[sl] = info.get("lives", 0)
         self.prev_observations = np.concatenate(first)  # [B, C, H, W]

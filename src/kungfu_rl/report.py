@@ -7,15 +7,24 @@ beside the page in RUN/videos/ and are linked relatively, so the folder can be m
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import CheckpointError, load_newest
+from .config import Config
 from .logger import read_metrics
 from .plots import plot_learning_curves
+from .runfiles import (
+    CheckpointError,
+    RunFileError,
+    read_config,
+    read_eval_records,
+    read_newest_checkpoint,
+    warn,
+    warn_skipped,
+)
 from .versions import versions
 
 _STYLE = """
@@ -34,18 +43,28 @@ figure { margin: 0; } img.curves { width: 100%; }
 
 
 def _newest_eval(run_dir: Path) -> dict[str, Any] | None:
-    """The newest eval-*.json of the run (kungfu eval's or training's final one), by mtime."""
-    records = []
-    for path in run_dir.glob("eval-*.json"):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        records.append((path.stat().st_mtime, path.name, record))
-    return max(records, key=lambda r: (r[0], r[1]))[2] if records else None
+    """The newest readable eval-*.json of the run (kungfu eval's or training's final one);
+    a damaged one is skipped with a warning."""
+    records = read_eval_records(run_dir)
+    return records[-1][1] if records else None
+
+
+def _settings(run_dir: Path, payload: dict[str, Any], source: str) -> tuple[dict[str, Any], str]:
+    """The run's settings for the page, from config.json, and a note when it cannot be read
+    (then the newest checkpoint's settings are shown, where there is one)."""
+    try:
+        return dataclasses.asdict(read_config(run_dir)), ""
+    except RunFileError as e:
+        shown = f"; the settings shown are {source}'s" if payload else ""
+        warn(f"{e}{shown}")
+        note = f"config.json could not be read ({str(e).split(' is unreadable: ')[-1]}){shown}."
+    config = dataclasses.asdict(Config.from_json(payload["config"])) if payload else {}
+    return config, note
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
     if isinstance(value, float):
         return f"{value:,.1f}" if math.isfinite(value) else "–"
     if isinstance(value, int):
@@ -66,12 +85,15 @@ def _video(run_dir: Path, label: str, score: float, rel: str | None) -> str:
 def write_report(run_dir: Path) -> Path:
     """Write RUN/report.html from the run's config, metrics, checkpoint and evaluations."""
     run_dir = Path(run_dir)
-    config = json.loads((run_dir / "config.json").read_text())
     metrics = read_metrics(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else {}
     try:
-        _, payload, _ = load_newest(run_dir)
-    except CheckpointError:
-        payload = {}
+        path, payload, skipped = read_newest_checkpoint(run_dir)
+        warn_skipped(skipped, using=path)
+        source = path.name
+    except CheckpointError as e:  # the counters come from metrics.csv then
+        warn_skipped(e.skipped)
+        payload, source = {}, "–"
+    config, note = _settings(run_dir, payload, source)
     frames = int(payload.get("frames", (metrics.get("frames") or [0])[-1]))
     elapsed = float(payload.get("elapsed_s", (metrics.get("time/elapsed_s") or [math.nan])[-1]))
     updates = int(payload.get("update", (metrics.get("update") or [0])[-1]))
@@ -112,6 +134,7 @@ def write_report(run_dir: Path) -> Path:
         ("wall time", f"{elapsed / 60:,.1f} min" if math.isfinite(elapsed) else "–"),
         ("frames/s", _fmt(fps)),
         ("last evaluation mean", _fmt(record["mean"]) if record else "–"),
+        ("checkpoint", html.escape(source)),
     ]
     config_rows = "".join(
         f'<tr><td class="k">{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>'
@@ -132,7 +155,7 @@ def write_report(run_dir: Path) -> Path:
 <h2>Learning curves</h2>{curves or "<p>No metrics yet.</p>"}
 <h2>Evaluation (full games, raw score)</h2>{eval_html}
 {videos_html}
-<h2>Configuration</h2><table>{config_rows}</table>
+<h2>Configuration</h2>{f"<p>{html.escape(note)}</p>" if note else ""}<table>{config_rows}</table>
 <h2>Versions</h2><table>{version_rows}</table>
 </body></html>
 """

@@ -6,9 +6,12 @@ run does once it has one.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,11 +20,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from .agent import RecurrentAgent
 from .checkpoint import (
     CheckpointError,
+    list_checkpoints,
     remove_partial_checkpoints,
     rng_state,
     save_checkpoint,
@@ -40,8 +43,16 @@ from .envs import AtariGame
 from .evaluate import evaluate, save_eval_record, summarize
 from .loading import build_agent, env_factory, restore_agent
 from .logger import MetricsLogger, truncate_metrics
-from .machine import cores, pick_device, seed_everything, set_up_process
+from .machine import (
+    cores,
+    free_space,
+    pick_device,
+    pick_precision,
+    seed_everything,
+    set_up_process,
+)
 from .pool import EnvPool
+from .progress import Progress, fmt_frames
 from .report import write_report
 from .stopping import StopOnSignals
 from .update import train_on_rollout
@@ -66,6 +77,37 @@ class TrainingFailed(Exception):
         self.exit_code = exit_code
 
 
+def write_failed(error: OSError, run_dir: Path, what: str = "files") -> TrainingFailed:
+    """A write into the run folder failed: a full disk, a file-size limit, a read-only or
+    vanished folder. One line naming the folder, its free space and the newest checkpoint
+    (atomic saves leave it as it was); exit code 2, like every error a user can fix."""
+    where = Path(os.fsdecode(error.filename)) if error.filename else Path(run_dir)  # or bytes
+    found = list_checkpoints(run_dir)
+    kept = f"the newest checkpoint, {found[-1]}, is intact" if found else "no checkpoint is on disk"
+    return TrainingFailed(
+        f"could not write {what} in {where}: {error.strerror or error} "
+        f"({free_space(where)} free there); {kept}",
+        exit_code=2,
+    )
+
+
+def _quiet_writer_threads() -> None:
+    """TensorBoard writes its events from a thread of its own; a write that fails there (a
+    full disk) is raised again at the trainer's next flush and reported as one line, so the
+    thread's own traceback is left out. Other threads' errors are reported as before."""
+    previous = threading.excepthook
+    if getattr(previous, "quiets_writer_threads", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        writer = type(args.thread).__name__ == "_AsyncWriterThread"
+        if not (writer and issubclass(args.exc_type, OSError)):
+            previous(args)
+
+    hook.quiets_writer_threads = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
+
+
 @dataclass
 class TrainResult:
     run_dir: Path
@@ -80,6 +122,14 @@ class TrainResult:
     """The trained agent, for use from Python."""
 
 
+def write_config(run_dir: Path, config: Config) -> None:
+    """run_dir/config.json, atomically (a temporary file renamed over it)."""
+    path = Path(run_dir) / "config.json"
+    tmp = path.with_name(".config.json.tmp")
+    tmp.write_text(config.to_json())
+    os.replace(tmp, path)
+
+
 class _Window:
     """Averages of update metrics and the games finished between two metrics rows."""
 
@@ -92,13 +142,11 @@ class _Window:
         self.scores: list[float] = []
         self.lengths: list[int] = []
         self.frames = 0
-        self.seconds = 0.0
+        self.started = time.perf_counter()
 
-    def add(
-        self, metrics: dict[str, float], pool: EnvPool, frames: int, seconds: float
-    ) -> list[float]:
+    def add(self, metrics: dict[str, float], pool: EnvPool, frames: int) -> list[float]:
         """One update's metrics, the games the pool finished during it (their scores are
-        returned), its frames and its time."""
+        returned) and its frames."""
         for k, v in metrics.items():
             self.sums[k] = self.sums.get(k, 0.0) + v
         self.n += 1
@@ -106,7 +154,6 @@ class _Window:
         self.scores += scores
         self.lengths += lengths
         self.frames += frames
-        self.seconds += seconds
         return scores
 
     def write(self, logger: MetricsLogger | _NullLogger) -> None:
@@ -115,7 +162,10 @@ class _Window:
         logger.record("rollout/episodes", len(self.scores))
         logger.record("rollout/episode_score", np.mean(self.scores) if self.scores else np.nan)
         logger.record("rollout/episode_length", np.mean(self.lengths) if self.lengths else np.nan)
-        logger.record("time/fps", self.frames / self.seconds if self.seconds > 0 else np.nan)
+        # frames per second of wall clock since the last row, evaluations and checkpoints
+        # included: the one frames/s of the package (the last line, the report, the progress)
+        seconds = time.perf_counter() - self.started
+        logger.record("time/fps", self.frames / seconds if seconds > 0 else np.nan)
 
 
 class _NullLogger:
@@ -143,14 +193,22 @@ class Trainer:
         run_dir: Path,
         resume_from: dict[str, Any] | None = None,
         dist_info: DistInfo | None = None,
+        progress: bool | None = None,
     ):
-        self.config = config
+        """`progress`: a bar (True), plain lines (False) or a bar only on a terminal (None);
+        a display setting, not part of the run."""
         self.run_dir = run_dir
         self.dist = dist_info or DistInfo()
+        self.show_bar = progress
         self.device = pick_device(config.device)
         if self.device.type == "cuda" and self.dist.enabled:
             self.device = torch.device("cuda", self.dist.local_rank)
-        set_up_process(config)
+        # what is used, not "auto": recorded in config.json, checkpoints and the report
+        precision = pick_precision(config.precision, self.device)
+        self.config = config = dataclasses.replace(
+            config, device=self.device.type, precision=precision
+        )
+        self._threads_before = set_up_process(config)  # given back when run() ends
         seed_everything(config.seed)
 
         make_game = env_factory(config)
@@ -172,13 +230,16 @@ class Trainer:
         self.frames_per_update = config.frames_per_update * self.dist.world_size  # all ranks
         self.logger: MetricsLogger | _NullLogger = _NullLogger()
         if self.dist.is_main:
+            _quiet_writer_threads()
             if resume_from is not None:
                 truncate_metrics(run_dir / "metrics.csv", self.update)
                 remove_partial_checkpoints(run_dir)
             self.logger = MetricsLogger(run_dir, purge_after_frames=self.frames)
+            write_config(run_dir, config)
         self.last_checkpoint: Path | None = None
         self.last_checkpoint_time = time.monotonic()
         self._start = time.perf_counter()
+        self._stopped_at: float | None = None
 
     def _start_games(self, config: Config, make_game: Callable[[], AtariGame]) -> EnvPool:
         """This rank's games. A resumed run plays new ones (the emulators' states are not in
@@ -227,6 +288,10 @@ class Trainer:
         }
 
     def elapsed(self) -> float:
+        """Seconds this run has trained, over all its sessions (frozen once training ends,
+        so that the final checkpoint, the report and the last line tell one time)."""
+        if self._stopped_at is not None:
+            return self._stopped_at
         return self.elapsed_before + time.perf_counter() - self._start
 
     def checkpoint(self, name: str | None = None) -> Path | None:
@@ -237,13 +302,8 @@ class Trainer:
             path = save_checkpoint(
                 self._payload(), self.run_dir, self.update, self.config.keep_checkpoints, name
             )
-        except OSError as e:
-            kept = f"the previous one, {self.last_checkpoint}, is intact"
-            raise TrainingFailed(
-                f"could not write a checkpoint ({e.strerror or e}); "
-                + (kept if self.last_checkpoint else "no earlier checkpoint exists"),
-                exit_code=2,
-            ) from None
+        except OSError as e:  # CheckpointWriteError: the temporary file is gone already
+            raise write_failed(e, self.run_dir, "a checkpoint") from None
         if name is None:
             self.last_checkpoint = path
             self.last_checkpoint_time = time.monotonic()
@@ -305,6 +365,10 @@ class Trainer:
         video_dir = None
         if final and not self.dist.enabled:
             video_dir = self.run_dir / "videos" / f"final-{self.update:09d}"
+        self.progress.say(
+            f"evaluating on {self.config.eval_games} full games at {fmt_frames(self.frames)} "
+            "frames ..."
+        )
         self.agent.eval()
         # Alone, a signal drops the evaluation at once; in a distributed run every rank
         # must reach the next all-reduce, so the evaluation finishes first.
@@ -319,6 +383,11 @@ class Trainer:
         self.evaluations.append({"update": self.update, "frames": self.frames, **stats})
         for k, v in stats.items():
             self.logger.record(f"eval/score_{k}", v)
+        self.progress.say(
+            f"evaluation at {fmt_frames(self.frames)} frames: mean {stats['mean']:,.0f} "
+            f"(median {stats['median']:,.0f}, {stats['min']:,.0f}–{stats['max']:,.0f})"
+        )
+        self.progress.update(self.frames, eval=f"{stats['mean']:,.0f}")
         if final and self.dist.is_main:
             save_eval_record(
                 self.run_dir,
@@ -362,24 +431,24 @@ class Trainer:
     def run(self) -> TrainResult:
         """Train until the frame budget is spent, a signal asks to stop, or training fails."""
         self._start = time.perf_counter()
-        bar = tqdm(
-            total=self.config.frames,
-            initial=min(self.frames, self.config.frames),
-            unit="frame",
-            unit_scale=True,
-            disable=not (self.config.progress and self.dist.is_main),
-            dynamic_ncols=True,
+        self.progress = Progress(
+            self.config.frames, self.frames, bar=self.show_bar, enabled=self.dist.is_main
+        )
+        self.progress.say(
+            f"training in {self.run_dir} (watch it live: tensorboard --logdir {self.run_dir})"
         )
         try:
             with StopOnSignals() as stop:
-                self._train(stop, bar)
+                self._train(stop)
+            self._stopped_at = self.elapsed()
             self.checkpoint()
         finally:
-            bar.close()
-            self.logger.close()
+            torch.set_num_threads(self._threads_before)
+            self.progress.close()
             self.pool.close()
             self.eval_env.close()
             shutdown(self.dist)
+            self.logger.close()  # last: on a full disk its flush fails too
         if self.dist.is_main:
             write_report(self.run_dir)  # plots included
         return TrainResult(
@@ -393,44 +462,44 @@ class Trainer:
             agent=self.agent,
         )
 
-    def _train(self, stop: StopOnSignals, bar: tqdm) -> None:
+    def _train(self, stop: StopOnSignals) -> None:
         """Updates until the budget is spent; after a stop signal, a checkpoint and
         TrainingInterrupted. In a distributed run all ranks stop after the same update."""
         sync = None
         if self.dist.enabled:
             sync = GradientSync(self.dist, lambda: stop.signum is not None)
         window = _Window()
-        recent_scores: list[float] = []  # the last 20 training games, for the bar
+        recent_scores: list[float] = []  # the last 20 training games, for the progress
         stopping = False
         try:
             while self.frames < self.config.frames and not stopping:
-                t0 = time.perf_counter()
                 metrics = self.iterate(sync)
                 stopping = sync.any_stop if sync else stop.signum is not None
                 self._count_nonfinite(metrics)
                 self.update += 1
                 self.frames += self.frames_per_update
-                seconds = time.perf_counter() - t0
-                scores = window.add(metrics, self.pool, self.config.frames_per_update, seconds)
+                scores = window.add(metrics, self.pool, self.config.frames_per_update)
                 recent_scores = (recent_scores + scores)[-20:]
                 self._after_update(stop, window, stopping)
-                bar.update(min(self.frames, self.config.frames) - bar.n)
-                score = f"{np.mean(recent_scores):.0f}" if recent_scores else "-"
-                bar.set_postfix(
-                    score=score, entropy=f"{metrics['loss/entropy']:.2f}", refresh=False
-                )
+                score = f"{np.mean(recent_scores):,.0f}" if recent_scores else "-"
+                entropy = f"{metrics['loss/entropy']:.2f}"
+                self.progress.update(self.frames, score=score, entropy=entropy)
         except KeyboardInterrupt:
             stop.signum = stop.signum or signal.SIGINT
             stopping = True
             if self.dist.enabled:
                 window.clear()  # the ranks may not agree on the window now
         except RankLost as e:
+            if self.dist.is_main:
+                found = list_checkpoints(self.run_dir)
+                kept = f"last checkpoint: {found[-1]}" if found else "no checkpoint yet"
+            else:
+                kept = "rank 0 has the checkpoints"
             raise TrainingFailed(
-                f"rank {self.dist.rank} lost contact with another rank ({e}); "
-                f"last checkpoint: {self.last_checkpoint or 'see rank 0'}"
+                f"rank {self.dist.rank} lost contact with another rank ({e}); {kept}"
             ) from None
         if stopping:
-            bar.close()
+            self.progress.close()
             if window.n:  # the updates since the last row, so that none goes missing
                 self._write_metrics(window)
             path = self.checkpoint()

@@ -1,0 +1,60 @@
+"""metrics.csv is open: a key added later, or a run folder from an older version, still reads."""
+
+import csv
+import math
+
+from test_resume import FRAMES_PER_UPDATE, tiny
+
+from kungfu_rl.launch import resume, train
+from kungfu_rl.logger import COLUMNS, MetricsLogger, read_metrics
+from kungfu_rl.plots import plot_learning_curves
+from kungfu_rl.report import write_report
+
+OLDER = ["update", "frames", "time/elapsed_s", "rollout/episode_score", "loss/entropy"]
+"""A column set an older version wrote: no losses but entropy, no evaluation, no fps."""
+
+
+def _write(path, header, rows):
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+
+
+def test_an_older_column_set_reads_plots_and_gets_widened(tmp_path):
+    path = tmp_path / "metrics.csv"
+    _write(path, OLDER, [[1, 320, 1.5, 100, 2.6], [2, 640, 3.0, "", 2.5]])
+    m = read_metrics(path)
+    assert m["update"] == [1.0, 2.0] and m["rollout/episode_score"][0] == 100
+    assert math.isnan(m["rollout/episode_score"][1])
+    assert all(math.isnan(v) for v in m["loss/policy"])  # a column it never had: blank
+    plot_learning_curves(path, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+
+    logger = MetricsLogger(tmp_path, tensorboard=False)  # this version appends to it
+    logger.record("loss/policy", 0.25)
+    logger.record("loss/brand_new", 7.0)  # a key no version had before
+    logger.dump(3, 960)
+    logger.close()
+    with path.open(newline="") as f:
+        header, *rows = list(csv.reader(f))
+    assert header[: len(OLDER)] == OLDER  # old columns keep their place
+    assert set(COLUMNS) <= set(header) and header[-1] == "loss/brand_new"
+    assert all(len(r) == len(header) for r in rows)
+    m = read_metrics(path)
+    assert m["update"] == [1.0, 2.0, 3.0] and m["rollout/episode_score"][0] == 100
+    assert m["loss/policy"][2] == 0.25 and m["loss/brand_new"][2] == 7.0
+    assert math.isnan(m["loss/brand_new"][0])
+
+
+def test_an_older_run_folder_resumes_and_reports_without_losing_rows(tmp_path):
+    run_dir = train(tiny(tmp_path, updates=8)).run_dir
+    path = run_dir / "metrics.csv"
+    with path.open(newline="") as f:
+        table = list(csv.DictReader(f))
+    _write(path, OLDER, [[row[k] for k in OLDER] for row in table])  # as an old version left it
+    write_report(run_dir)
+    resume(run_dir, {"frames": 12 * FRAMES_PER_UPDATE})
+    m = read_metrics(path)
+    assert m["update"] == [float(u) for u in range(1, 13)]  # no row dropped, none doubled
+    assert all(math.isnan(v) for v in m["loss/policy"][:8])  # the old rows: blank there
+    assert all(math.isfinite(v) for v in m["loss/policy"][8:])  # the new ones: measured
+    assert "<img" in (run_dir / "report.html").read_text()
