@@ -9,19 +9,10 @@ import imageio.v3 as iio
 import pytest
 import torch
 from PIL import Image, ImageSequence
+from test_cli import kungfu
 
 from kungfu_rl import Config, train
 from kungfu_rl.progress import Progress
-
-
-def kungfu(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "kungfu_rl", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +125,31 @@ def test_train_from_python_gives_back_the_thread_count(tmp_path):
     )
     train(config, progress=False)
     assert torch.get_num_threads() == 1
+
+
+def test_eval_pretrained_works_like_any_run_and_keeps_every_record(tmp_path):
+    for _ in range(2):
+        result = kungfu("eval", "pretrained", "--games", 1, "--seed", 7, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.startswith("playing ") and "KungFuMaster.pt" in result.stderr
+    records = sorted((tmp_path / "runs" / "pretrained").glob("eval-*.json"))
+    assert len(records) == 2
+    first, second = (json.loads(p.read_text()) for p in records)
+    assert first["scores"] == second["scores"]  # seeded: the same game twice
+
+
+def test_two_eval_records_in_one_second_get_two_names(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from kungfu_rl import cli
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 11, 30, 7, 0, 0)
+
+    monkeypatch.setattr(cli, "datetime", Frozen)
+    first = cli._new_stamp(tmp_path)
+    (tmp_path / f"eval-{first}.json").write_text("{}")
+    second = cli._new_stamp(tmp_path)
+    assert first == "20261130-070000" and second == "20261130-070000-2"

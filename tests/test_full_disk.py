@@ -14,32 +14,15 @@ import sys
 import time
 
 import pytest
+from test_resume import FRAMES_PER_UPDATE, tiny_flags
 
 from kungfu_rl.checkpoint import CheckpointWriteError, list_checkpoints, load_newest
 from kungfu_rl.checkpoint import save_checkpoint as save
 
-FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4
-
 
 def flags(runs_dir, updates, **kw) -> list[str]:
-    settings = dict(
-        frames=updates * FRAMES_PER_UPDATE,
-        n_games=2,
-        rollout_len=4,
-        hidden=16,
-        channels=8,
-        eval_every=0,
-        log_every=1,
-        checkpoint_every=4,
-        max_episode_frames=40,
-        torch_threads=1,
-        env_threads=1,
-        seed=3,
-        runs_dir=runs_dir,
-        run_name="run",
-    )
-    settings.update(kw)
-    return [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()] + ["--no-progress"]
+    """A tiny run's flags (games of 10 agent steps, so that games end inside it)."""
+    return tiny_flags(runs_dir, updates, **{"max_episode_frames": 40, **kw})
 
 
 def file_size_limit(nbytes: int):

@@ -32,9 +32,9 @@ from typing import Any
 
 import pytest
 import torch
+from test_resume import FRAMES_PER_UPDATE, tiny
 
 from kungfu_rl.cli import main
-from kungfu_rl.config import Config
 from kungfu_rl.launch import train
 from kungfu_rl.logger import _parse_rows
 from kungfu_rl.runfiles import (
@@ -46,7 +46,6 @@ from kungfu_rl.runfiles import (
     read_newest_checkpoint,
 )
 
-FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4
 UPDATES = 6
 ADVICE = "weights_only=False"
 
@@ -58,24 +57,15 @@ def base_run(tmp_path_factory) -> Path:
     """A real run: 6 updates of KungFuMaster, checkpoints at 2, 4, 6, best.pt, a final
     evaluation (its record and videos), metrics, TensorBoard events, report, plots."""
     runs = tmp_path_factory.mktemp("fuzz")
-    config = Config(
-        frames=UPDATES * FRAMES_PER_UPDATE,
-        n_games=2,
-        rollout_len=4,
-        hidden=16,
-        channels=8,
+    config = tiny(
+        runs,
+        updates=UPDATES,
         eval_every=UPDATES,
         eval_games=1,
-        log_every=1,
         checkpoint_every=2,
         keep_checkpoints=3,
         max_episode_frames=100,
-        runs_dir=str(runs),
-        run_name="run",
-        torch_threads=1,
-        env_threads=1,
         overlap=False,  # one emulator pool, not two halves: each resume starts faster
-        seed=3,
     )
     return train(config, progress=False).run_dir
 

@@ -185,8 +185,9 @@ def kungfu(*args, **kw):
     )
 
 
-def tiny_flags(tmp_path, updates=8):
-    c = tiny(tmp_path, updates=updates)
+def tiny_flags(tmp_path, updates=8, **kw):
+    """`tiny`'s settings as `kungfu train` flags (those that differ from the defaults)."""
+    c = tiny(tmp_path, updates=updates, **kw)
     return [
         f"--{f.name.replace('_', '-')}={getattr(c, f.name)}"
         for f in dataclasses.fields(Config)

@@ -155,8 +155,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kungfu_rl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(sub.add_parser("train", help="train an agent (a run folder under --runs-dir)"))
+    _add_eval(sub.add_parser("eval", help="play full games with a trained agent, score them"))
+    _add_watch(
+        sub.add_parser(
+            "watch",
+            help="watch an agent play: MP4 and GIF of full games (default: the packaged one)",
+        )
+    )
+    plot = sub.add_parser(
+        "plot", help="draw the learning curves of a run, or compare the scores of several"
+    )
+    plot.add_argument("runs", type=Path, nargs="+", metavar="run", help="run folders")
+    plot.add_argument(
+        "--out", type=Path, help="PNG to write (default: RUN/plots/learning_curves.png)"
+    )
+    plot.add_argument("--labels", nargs="+", help="legend names of the runs (default: folders)")
+    report = sub.add_parser("report", help="write RUN/report.html, a one-page run report")
+    report.add_argument("run", type=Path, help="a run folder")
+    sub.add_parser("games", help="list the games ale-py carries")
+    return parser
 
-    train = sub.add_parser("train", help="train an agent (a run folder under --runs-dir)")
+
+def _add_train(train: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--resume",
         type=Path,
@@ -172,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_flags(train)
 
-    ev = sub.add_parser("eval", help="play full games with a trained agent, score them")
+
+def _add_eval(ev: argparse.ArgumentParser) -> None:
     ev.add_argument(
         "path", metavar="RUN|CHECKPOINT", help="a run folder, a checkpoint, or 'pretrained'"
     )
@@ -180,9 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_playing_flags(ev, default_seed=12345)
     ev.add_argument("--video", action="store_true", help="write an MP4 of every game")
 
-    watch = sub.add_parser(
-        "watch", help="watch an agent play: MP4 and GIF of full games (default: the packaged one)"
-    )
+
+def _add_watch(watch: argparse.ArgumentParser) -> None:
     watch.add_argument(
         "path",
         nargs="?",
@@ -203,21 +224,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="seconds of play in each GIF (default: 20)",
     )
-
-    plot = sub.add_parser(
-        "plot", help="draw the learning curves of a run, or compare the scores of several"
-    )
-    plot.add_argument("runs", type=Path, nargs="+", metavar="run", help="run folders")
-    plot.add_argument(
-        "--out", type=Path, help="PNG to write (default: RUN/plots/learning_curves.png)"
-    )
-    plot.add_argument("--labels", nargs="+", help="legend names of the runs (default: folders)")
-
-    report = sub.add_parser("report", help="write RUN/report.html, a one-page run report")
-    report.add_argument("run", type=Path, help="a run folder")
-
-    sub.add_parser("games", help="list the games ale-py carries")
-    return parser
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -276,6 +282,17 @@ def _load_for_playing(args: argparse.Namespace) -> tuple[LoadedAgent, Path]:
     return loaded, record_dir
 
 
+def _new_stamp(run_dir: Path) -> str:
+    """<YYYYmmdd-HHMMSS> for a new eval record, with -2, -3, ... when one of that second
+    exists already (two evaluations in one second must not overwrite each other)."""
+    stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+    n, unique = 1, stamp
+    while (run_dir / f"eval-{unique}.json").exists():
+        n += 1
+        unique = f"{stamp}-{n}"
+    return unique
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
@@ -290,7 +307,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     def progress(i: int, score: float, steps: int) -> None:
         print(f"game {i + 1}/{args.games}: {score:,.0f} ({steps:,} steps)", file=sys.stderr)
 
-    stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+    stamp = _new_stamp(run_dir)
     video_dir = run_dir / "videos" / f"eval-{stamp}" if args.video else None
     scores = evaluate(
         loaded.agent,

@@ -82,6 +82,39 @@ def _video(run_dir: Path, label: str, score: float, rel: str | None) -> str:
     )
 
 
+def _curves_html(run_dir: Path) -> str:
+    """The learning curves, drawn to RUN/plots/ and embedded as a base64 PNG."""
+    png = plot_learning_curves(
+        run_dir / "metrics.csv", run_dir / "plots" / "learning_curves.png", title=run_dir.name
+    )
+    data = base64.b64encode(png.read_bytes()).decode()
+    return f'<img class="curves" alt="learning curves" src="data:image/png;base64,{data}">'
+
+
+def _evaluation_html(run_dir: Path, record: dict[str, Any] | None) -> tuple[str, str]:
+    """The newest evaluation's table, and its best and worst game's videos."""
+    if not record:
+        return "<p>No evaluation yet: <code>kungfu eval RUN</code>.</p>", ""
+    scores = record["scores"]
+    table = (
+        "<table><tr><th>games</th><th>mean</th><th>median</th><th>min</th><th>max</th>"
+        "<th>checkpoint frames</th></tr>"
+        f"<tr><td>{len(scores)}</td><td>{_fmt(record['mean'])}</td>"
+        f"<td>{_fmt(record['median'])}</td><td>{_fmt(record['min'])}</td>"
+        f"<td>{_fmt(record['max'])}</td><td>{_fmt(record.get('frames', '–'))}</td></tr>"
+        "</table><p>Scores: " + ", ".join(f"{s:,.0f}" for s in scores) + "</p>"
+    )
+    videos = record.get("videos") or {}
+    best = max(range(len(scores)), key=lambda i: scores[i])
+    worst = min(range(len(scores)), key=lambda i: scores[i])
+    videos_html = _video(run_dir, "best game", scores[best], videos.get(str(best)))
+    if worst != best:
+        videos_html += _video(run_dir, "worst game", scores[worst], videos.get(str(worst)))
+    if videos_html:
+        videos_html = f'<h2>Watch it play</h2><div class="videos">{videos_html}</div>'
+    return table, videos_html
+
+
 def write_report(run_dir: Path) -> Path:
     """Write RUN/report.html from the run's config, metrics, checkpoint and evaluations."""
     run_dir = Path(run_dir)
@@ -98,34 +131,9 @@ def write_report(run_dir: Path) -> Path:
     elapsed = float(payload.get("elapsed_s", (metrics.get("time/elapsed_s") or [math.nan])[-1]))
     updates = int(payload.get("update", (metrics.get("update") or [0])[-1]))
 
-    curves = ""
-    if metrics.get("frames"):
-        png = plot_learning_curves(
-            run_dir / "metrics.csv", run_dir / "plots" / "learning_curves.png", title=run_dir.name
-        )
-        data = base64.b64encode(png.read_bytes()).decode()
-        curves = f'<img class="curves" alt="learning curves" src="data:image/png;base64,{data}">'
-
+    curves = _curves_html(run_dir) if metrics.get("frames") else ""
     record = _newest_eval(run_dir)
-    eval_html, videos_html = "<p>No evaluation yet: <code>kungfu eval RUN</code>.</p>", ""
-    if record:
-        scores = record["scores"]
-        eval_html = (
-            "<table><tr><th>games</th><th>mean</th><th>median</th><th>min</th><th>max</th>"
-            "<th>checkpoint frames</th></tr>"
-            f"<tr><td>{len(scores)}</td><td>{_fmt(record['mean'])}</td>"
-            f"<td>{_fmt(record['median'])}</td><td>{_fmt(record['min'])}</td>"
-            f"<td>{_fmt(record['max'])}</td><td>{_fmt(record.get('frames', '–'))}</td></tr>"
-            "</table><p>Scores: " + ", ".join(f"{s:,.0f}" for s in scores) + "</p>"
-        )
-        videos = record.get("videos") or {}
-        best = max(range(len(scores)), key=lambda i: scores[i])
-        worst = min(range(len(scores)), key=lambda i: scores[i])
-        videos_html = _video(run_dir, "best game", scores[best], videos.get(str(best)))
-        if worst != best:
-            videos_html += _video(run_dir, "worst game", scores[worst], videos.get(str(worst)))
-        if videos_html:
-            videos_html = f'<h2>Watch it play</h2><div class="videos">{videos_html}</div>'
+    eval_html, videos_html = _evaluation_html(run_dir, record)
 
     fps = frames / elapsed if elapsed and math.isfinite(elapsed) else math.nan
     cards = [

@@ -69,15 +69,30 @@ def train_on_rollout(
     if T < 1:
         raise ValueError("a rollout needs at least 2 observations (interact(n_steps >= 2))")
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
+    loss, metrics = _replay_loss(agent, obs, act, rew, mask, cut, memory, s)
+    return _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
 
+
+def _replay_loss(
+    agent: RecurrentAgent,
+    obs: torch.Tensor,
+    act: torch.Tensor,
+    rew: torch.Tensor,
+    mask: torch.Tensor,
+    cut: torch.Tensor,
+    memory: tuple[torch.Tensor, ...],
+    s: UpdateSettings,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Replay the rollout, GAE advantages and returns, the loss. Time-major: obs
+    [T+1, B, C, H, W]; act, rew, mask (memory resets), cut (return cuts) [T+1, B]."""
+    T = obs.shape[0] - 1
     logits, values, _ = agent.unroll(obs, memory, mask)  # [T+1, B, A], [T+1, B]
     bootstrap = values[T].detach()  # [B]
     logits, values = logits[:T], values[:T]
     rew, cut, act = rew[:T] * s.reward_scale, cut[:T], act[:T]  # [T, B]
-
     advantages = gae_advantages(rew, values.detach(), cut, bootstrap, s.gamma, s.gae_lambda)
     returns = advantages + values.detach()  # [T, B]
-    loss, metrics = actor_critic_loss(
+    return actor_critic_loss(
         logits,
         values,
         act,
@@ -87,12 +102,22 @@ def train_on_rollout(
         value_coef=s.value_coef,
     )
 
+
+def _step(
+    agent: RecurrentAgent,
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    metrics: dict[str, float],
+    max_grad_norm: float,
+    sync: Callable[[list[torch.Tensor], bool], bool] | None,
+) -> dict[str, float]:
+    """Backward, average over ranks (`sync`), clip, Adam step; skipped if not finite."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     finite_loss = bool(torch.isfinite(loss))
     if sync is not None:
         finite_loss = not sync([p.grad for p in agent.parameters()], not finite_loss)
-    grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), s.max_grad_norm)
+    grad_norm = torch.nn.utils.clip_grad_norm_(agent.parameters(), max_grad_norm)
     finite = finite_loss and bool(torch.isfinite(grad_norm))
     if finite:
         optimizer.step()
