@@ -187,7 +187,7 @@ def main() -> None:
                     if sidecar.exists()
                     else {}
                 ),
-                "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores")},
+                "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores", "seed")},
                 "first_reached_10000": time_to_bar(run / "metrics.csv"),
                 "config": config,
             }

@@ -2,6 +2,7 @@
 
 import io
 import json
+import math
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from PIL import Image, ImageSequence
 from test_cli import kungfu
 
 from kungfu_rl import Config, train
-from kungfu_rl.progress import Progress
+from kungfu_rl.progress import Progress, frames_per_second
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,17 @@ def test_plain_progress_lines_without_a_terminal():
     assert lines[0].startswith("0k of 1k frames (25%)") and "score 12" in lines[0]
     assert lines[1] == "evaluating on 5 full games"
     assert lines[2].startswith("1k of 1k frames (100%)")
+
+
+def test_the_bar_shows_the_one_frames_per_second():
+    out = io.StringIO()
+    progress = Progress(total=10_000, initial=0, bar=True, stream=out)
+    progress.update(5_000, score="3")
+    progress.close()
+    shown = out.getvalue()
+    assert "frames/s=" in shown and "score=3" in shown
+    assert "frame/s" not in shown  # tqdm's own rate is left out
+    assert frames_per_second(1000, 4.0) == 250 and math.isnan(frames_per_second(10, 0))
 
 
 def test_eval_names_its_checkpoint_plays_best_greedy_and_shows_progress(trained):

@@ -22,7 +22,8 @@ import torch
 
 from kungfu_rl.checkpoint import find_checkpoint, load_checkpoint
 from kungfu_rl.config import Config, flag
-from kungfu_rl.loading import PRETRAINED_FILE, load_agent
+from kungfu_rl.loading import PRETRAINED_FILE, load_agent, settle
+from kungfu_rl.machine import pick_device, pick_precision
 from kungfu_rl.versions import versions
 
 
@@ -47,30 +48,52 @@ def main() -> None:
 
     path = find_checkpoint(args.run)
     payload = load_checkpoint(path)
-    score = json.loads(args.score_json.read_text())
-    [result] = [r for r in score["results"] if Path(r["run"]).name == args.run.name]
+    config = run_config(payload["config"])
     weights = {k: v.float().clone() for k, v in payload["model"].items()}
     PRETRAINED_FILE.parent.mkdir(exist_ok=True)
     torch.save(
         {
             "model": weights,
-            "config": payload["config"],
+            "config": config.to_json(),
             "update": payload["update"],
             "frames": payload["frames"],
         },
         PRETRAINED_FILE,
     )
     load_agent(PRETRAINED_FILE)  # it loads, weights only, into the current network
+    record = describe(args, payload, config)
+    PRETRAINED_FILE.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    size = PRETRAINED_FILE.stat().st_size
+    mean = record["evaluation"]["mean"]
+    print(f"wrote {PRETRAINED_FILE} ({size / 1e6:.2f} MB) and its JSON: mean {mean:,.0f}")
+
+
+def run_config(text: str) -> Config:
+    """The checkpoint's config as this version reads it (keys it no longer has dropped),
+    with "auto" resolved as it was on this machine, where the run trained."""
+    config = settle(Config.from_json(text))
+    device = pick_device(config.device)
+    return dataclasses.replace(
+        config, device=device.type, precision=pick_precision(config.precision, device)
+    )
+
+
+def describe(args: argparse.Namespace, payload: dict, config: Config) -> dict:
+    """The JSON beside the weights: how they were trained and how they scored."""
+    score = json.loads(args.score_json.read_text())
+    [result] = [r for r in score["results"] if Path(r["run"]).name == args.run.name]
+    e = result["eval"]
+    # score.py evaluates with kungfu eval's default seed unless its record says otherwise
+    eval_seed = e.get("seed", 12345)
     commit = (
         score.get("versions", {}).get("git_commit")
         or subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip()
     )
-    e = result["eval"]
-    record = {
+    return {
         "command": args.command,
-        "trained_by": train_command(json.loads(payload["config"])),
+        "trained_by": train_command(dataclasses.asdict(config)),
         "score_command": score["command"],
         "commit": commit,
         "frames": payload["frames"],
@@ -78,22 +101,16 @@ def main() -> None:
         "train_wall_s": result.get("train_wall_s"),
         "evaluation": {
             "games": len(e["scores"]),
-            "mean": e["mean"],
-            "median": e["median"],
-            "min": e["min"],
-            "max": e["max"],
-            "seed": e.get("seed", 12345),
+            **{k: e[k] for k in ("mean", "median", "min", "max")},
+            "seed": eval_seed,
             "scores": e["scores"],
             "protocol": "full games (all lives), sticky actions 0.25, raw score, "
             "actions sampled from the policy",
         },
         "score_json": str(args.score_json),
         "versions": versions(),
-        "config": json.loads(payload["config"]),
+        "config": dataclasses.asdict(config),
     }
-    PRETRAINED_FILE.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    size = PRETRAINED_FILE.stat().st_size
-    print(f"wrote {PRETRAINED_FILE} ({size / 1e6:.2f} MB) and its JSON: mean {e['mean']:,.0f}")
 
 
 if __name__ == "__main__":

@@ -143,7 +143,12 @@ def _add_playing_flags(parser: argparse.ArgumentParser, default_seed: int | None
     parser.add_argument(
         "--seed", type=seed_number, default=default_seed, metavar="N", help=seed_help
     )
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where the network runs (default: auto, cuda where torch sees one)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,6 +234,7 @@ def _add_watch(watch: argparse.ArgumentParser) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from .config import Config
     from .launch import resume, train
+    from .progress import frames_per_second
     from .trainer import TrainingFailed, TrainingInterrupted
 
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if f.name in args}
@@ -254,7 +260,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"run folder: {result.run_dir} (report: {result.run_dir / 'report.html'})")
     print(
         f"{result.frames:,} frames in {result.updates:,} updates, {result.wall_time_s:.0f} s "
-        f"({result.frames / result.wall_time_s:,.0f} frames/s)"
+        f"({frames_per_second(result.frames, result.wall_time_s):,.0f} frames/s)"
     )
     if last:
         print(f"last evaluation ({config.eval_games} games): mean {last['mean']:.0f}")
@@ -282,12 +288,12 @@ def _load_for_playing(args: argparse.Namespace) -> tuple[LoadedAgent, Path]:
     return loaded, record_dir
 
 
-def _new_stamp(run_dir: Path) -> str:
-    """<YYYYmmdd-HHMMSS> for a new eval record, with -2, -3, ... when one of that second
-    exists already (two evaluations in one second must not overwrite each other)."""
+def _new_stamp(folder: Path, name: str = "eval-{}.json") -> str:
+    """<YYYYmmdd-HHMMSS> for a new record `name` in `folder`, with -2, -3, ... when one of
+    that second exists already (two in one second must not overwrite each other)."""
     stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
     n, unique = 1, stamp
-    while (run_dir / f"eval-{unique}.json").exists():
+    while (folder / name.format(unique)).exists():
         n += 1
         unique = f"{stamp}-{n}"
     return unique
@@ -351,7 +357,8 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     if not 0 < args.gif_seconds <= 3600:
         raise UsageError(f"--gif-seconds must be in (0, 3600], got {args.gif_seconds}")
     loaded, run_dir = _load_for_playing(args)
-    out = args.out or run_dir / "videos" / f"watch-{datetime.now():%Y%m%d-%H%M%S}"
+    videos = run_dir / "videos"
+    out = args.out or videos / f"watch-{_new_stamp(videos, 'watch-{}')}"
     if args.seed is not None:
         torch.manual_seed(args.seed)
     env = env_factory(loaded.config)()

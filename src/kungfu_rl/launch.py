@@ -29,7 +29,7 @@ from .loading import settle
 from .machine import free_space, pick_device
 from .runfiles import RunFileError, never_saved, read_config, set_aside, warn
 from .runlock import RunLock
-from .trainer import Trainer, TrainingFailed, TrainResult, write_failed
+from .trainer import Trainer, TrainingFailed, TrainResult, write_config, write_failed
 
 JOIN_SETTINGS = ("device", "dist_timeout_s")
 """The settings that form the process group; a resume under torchrun takes them from its
@@ -138,7 +138,7 @@ def train(config: Config, progress: bool | None = None) -> TrainResult:
 
     def make() -> str:
         run_dir = new_run_dir(config, lock)
-        (run_dir / "config.json").write_text(config.to_json())
+        write_config(run_dir, config)
         return str(run_dir)
 
     try:
@@ -170,42 +170,10 @@ def resume(
     info = _join_to_resume(overrides)
     lock = RunLock()
 
-    def prepare() -> tuple[str, dict[str, Any]]:
-        """Rank 0: lock the run, read its newest checkpoint, check the settings against it."""
-        if not run_dir.is_dir():
-            raise CheckpointError(f"no run folder at {run_dir}")
-        lock.acquire(run_dir)
-        path, payload, skipped = load_newest(run_dir)
-        config = settle(Config.from_json(payload["config"]))
-        run_config = run_dir / "config.json"
-        try:
-            recorded, rebuilt = read_config(run_dir), ""
-        except RunFileError as e:  # written anew below, from the checkpoint's config
-            recorded, rebuilt = None, f"{e}; rebuilt from {path.name}"
-        if recorded is not None and recorded.game != config.game:
-            raise CheckpointError(
-                f"{path.name} was made for {config.game}, but {run_dir} is a {recorded.game} run"
-            )
-        config = settle(dataclasses.replace(config, **overrides))
-        pick_device(config.device)
-        if payload["frames"] >= config.frames:
-            raise ConfigError(
-                f"{run_dir} already trained {payload['frames']:,} of its {config.frames:,} "
-                "frames; give a larger --frames to continue"
-            )
-        check_writable(run_dir)
-        for bad, why in skipped:  # set aside: a new checkpoint must not take its name
-            warn(f"skipped {bad.name}: {why}; moved to {set_aside(bad).relative_to(run_dir)}")
-        if rebuilt:
-            warn(rebuilt)
-        print(
-            f"resuming {run_dir} from {path.name} ({payload['frames']:,} frames)", file=sys.stderr
-        )
-        run_config.write_text(config.to_json())
-        return config.to_json(), payload
-
     try:
-        config_json, payload = _main_decides(info, prepare)
+        config_json, payload = _main_decides(
+            info, lambda: _prepare_resume(run_dir, overrides, lock)
+        )
         config = settle(Config.from_json(config_json))
         pick_device(config.device)
     except BaseException:
@@ -217,6 +185,50 @@ def resume(
         lock,
         lambda: Trainer(config, run_dir, resume_from=payload, dist_info=info, progress=progress),
     )
+
+
+def _prepare_resume(
+    run_dir: Path, overrides: dict[str, Any], lock: RunLock
+) -> tuple[str, dict[str, Any]]:
+    """Rank 0: lock the run, read its newest checkpoint, check the settings against it;
+    the settings (as JSON) and the checkpoint, for every rank."""
+    if not run_dir.is_dir():
+        raise CheckpointError(f"no run folder at {run_dir}")
+    lock.acquire(run_dir)
+    path, payload, skipped = load_newest(run_dir)
+    config, rebuilt = _resumed_config(run_dir, path, payload, overrides)
+    check_writable(run_dir)
+    for bad, why in skipped:  # set aside: a new checkpoint must not take its name
+        warn(f"skipped {bad.name}: {why}; moved to {set_aside(bad).relative_to(run_dir)}")
+    if rebuilt:
+        warn(rebuilt)
+    print(f"resuming {run_dir} from {path.name} ({payload['frames']:,} frames)", file=sys.stderr)
+    write_config(run_dir, config)
+    return config.to_json(), payload
+
+
+def _resumed_config(
+    run_dir: Path, path: Path, payload: dict[str, Any], overrides: dict[str, Any]
+) -> tuple[Config, str]:
+    """The checkpoint's settings with `overrides`, checked against the run's config.json
+    (which it replaces; a damaged one is rebuilt, said in the returned note)."""
+    config = settle(Config.from_json(payload["config"]))
+    try:
+        recorded, rebuilt = read_config(run_dir), ""
+    except RunFileError as e:  # written anew by the caller, from the checkpoint's config
+        recorded, rebuilt = None, f"{e}; rebuilt from {path.name}"
+    if recorded is not None and recorded.game != config.game:
+        raise CheckpointError(
+            f"{path.name} was made for {config.game}, but {run_dir} is a {recorded.game} run"
+        )
+    config = settle(dataclasses.replace(config, **overrides))
+    pick_device(config.device)
+    if payload["frames"] >= config.frames:
+        raise ConfigError(
+            f"{run_dir} already trained {payload['frames']:,} of its {config.frames:,} "
+            "frames; give a larger --frames to continue"
+        )
+    return config, rebuilt
 
 
 def _join_to_resume(overrides: dict[str, Any]) -> DistInfo:

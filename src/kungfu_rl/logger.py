@@ -78,7 +78,7 @@ def _parse_rows(path: Path) -> tuple[list[str], list[list[float]], int]:
     return header, rows, skipped
 
 
-def warn_skipped(path: Path, skipped: int) -> None:
+def warn_damaged_rows(path: Path, skipped: int) -> None:
     """The one warning for damaged rows: how many were skipped."""
     if skipped:
         print(f"warning: {path}: skipped {skipped} damaged row(s)", file=sys.stderr)
@@ -99,7 +99,7 @@ def read_metrics(path: Path) -> dict[str, list[float]]:
     """metrics.csv -> {column: values}, NaN for blank cells; every column of this version is
     there (all NaN when the file lacks it); damaged rows are skipped with a warning."""
     columns, skipped = load_metrics(path)
-    warn_skipped(path, skipped)
+    warn_damaged_rows(path, skipped)
     return columns
 
 

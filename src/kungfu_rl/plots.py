@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .logger import load_metrics, warn_skipped
+from .logger import load_metrics, warn_damaged_rows
 
 
 def ewma(values: list[float] | np.ndarray, span: float = 10) -> np.ndarray:
@@ -61,7 +61,7 @@ def _metrics(metrics_csv: Path) -> dict[str, list[float]]:
     if not m.get("frames"):
         damaged = f" ({skipped} damaged row(s) skipped)" if skipped else ""
         raise ValueError(f"{metrics_csv} has no rows yet{damaged}")
-    warn_skipped(metrics_csv, skipped)
+    warn_damaged_rows(metrics_csv, skipped)
     return m
 
 

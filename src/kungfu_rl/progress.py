@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import TextIO
 
 from tqdm import tqdm
+
+
+def frames_per_second(frames: float, seconds: float) -> float:
+    """The package's one frames/s: emulator frames per second of wall clock, evaluations
+    and checkpoints included (NaN for no time). Used by the progress bar and lines, the
+    `time/fps` column (over a metrics row's window), the last line and the report (over
+    the whole run)."""
+    return frames / seconds if seconds > 0 else math.nan
 
 
 def fmt_frames(frames: float) -> str:
@@ -47,6 +56,8 @@ class Progress:
                 unit_scale=True,
                 dynamic_ncols=True,
                 file=self.stream,
+                # tqdm's own smoothed rate left out: the bar shows the package's frames/s
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]",
             )
 
     def update(self, frames: int, **fields: str) -> None:
@@ -55,15 +66,20 @@ class Progress:
         self.fields.update(fields)
         if self._bar is not None:
             self._bar.update(frames - self.frames)
-            self._bar.set_postfix(self.fields, refresh=False)
+            shown = {"frames/s": f"{self.rate():,.0f}", **self.fields}
+            self._bar.set_postfix(shown, refresh=False)
         self.frames = frames
         now = time.perf_counter()
         if self._bar is None and self.enabled and now - self._last_line >= self.every_s:
             self._last_line = now
             self._line()
 
+    def rate(self) -> float:
+        """frames/s of this session so far."""
+        return frames_per_second(self.frames - self._frames0, time.perf_counter() - self._t0)
+
     def _line(self) -> None:
-        rate = (self.frames - self._frames0) / max(time.perf_counter() - self._t0, 1e-9)
+        rate = self.rate()
         left = (self.total - self.frames) / rate if rate > 0 else float("nan")
         extra = "".join(f", {k} {v}" for k, v in self.fields.items())
         eta = f", {left / 60:.0f} min left" if left == left else ""

@@ -16,6 +16,7 @@ from typing import Any
 from .config import Config
 from .logger import read_metrics
 from .plots import plot_learning_curves
+from .progress import frames_per_second
 from .runfiles import (
     CheckpointError,
     RunFileError,
@@ -135,7 +136,7 @@ def write_report(run_dir: Path) -> Path:
     record = _newest_eval(run_dir)
     eval_html, videos_html = _evaluation_html(run_dir, record)
 
-    fps = frames / elapsed if elapsed and math.isfinite(elapsed) else math.nan
+    fps = frames_per_second(frames, elapsed) if math.isfinite(elapsed) else math.nan
     cards = [
         ("frames", f"{frames:,}"),
         ("updates", f"{updates:,}"),

@@ -24,7 +24,7 @@ import torch
 from .agent import RecurrentAgent
 from .checkpoint import (
     CheckpointError,
-    list_checkpoints,
+    read_newest_checkpoint,
     remove_partial_checkpoints,
     rng_state,
     save_checkpoint,
@@ -52,7 +52,7 @@ from .machine import (
     set_up_process,
 )
 from .pool import EnvPool
-from .progress import Progress, fmt_frames
+from .progress import Progress, fmt_frames, frames_per_second
 from .report import write_report
 from .stopping import StopOnSignals
 from .update import train_on_rollout
@@ -82,13 +82,21 @@ def write_failed(error: OSError, run_dir: Path, what: str = "files") -> Training
     vanished folder. One line naming the folder, its free space and the newest checkpoint
     (atomic saves leave it as it was); exit code 2, like every error a user can fix."""
     where = Path(os.fsdecode(error.filename)) if error.filename else Path(run_dir)  # or bytes
-    found = list_checkpoints(run_dir)
-    kept = f"the newest checkpoint, {found[-1]}, is intact" if found else "no checkpoint is on disk"
+    newest = newest_checkpoint(run_dir)
+    kept = f"the newest checkpoint, {newest}, is intact" if newest else "no checkpoint is on disk"
     return TrainingFailed(
         f"could not write {what} in {where}: {error.strerror or error} "
         f"({free_space(where)} free there); {kept}",
         exit_code=2,
     )
+
+
+def newest_checkpoint(run_dir: Path) -> Path | None:
+    """The run's newest loadable checkpoint by the update count it holds, if any."""
+    try:
+        return read_newest_checkpoint(run_dir)[0]
+    except CheckpointError:
+        return None
 
 
 def _quiet_writer_threads() -> None:
@@ -165,7 +173,7 @@ class _Window:
         # frames per second of wall clock since the last row, evaluations and checkpoints
         # included: the one frames/s of the package (the last line, the report, the progress)
         seconds = time.perf_counter() - self.started
-        logger.record("time/fps", self.frames / seconds if seconds > 0 else np.nan)
+        logger.record("time/fps", frames_per_second(self.frames, seconds))
 
 
 class _NullLogger:
@@ -209,8 +217,15 @@ class Trainer:
             config, device=self.device.type, precision=precision
         )
         self._threads_before = set_up_process(config)  # given back when run() ends
-        seed_everything(config.seed)
+        try:
+            self._build(config, resume_from)
+        except BaseException:
+            torch.set_num_threads(self._threads_before)  # as run() would have
+            raise
 
+    def _build(self, config: Config, resume_from: dict[str, Any] | None) -> None:
+        """The network, optimizer, counters (restored on a resume), games and logs."""
+        seed_everything(config.seed)
         make_game = env_factory(config)
         self.eval_env = make_game()
         space = self.eval_env.observation_space.shape, self.eval_env.action_space.n
@@ -232,10 +247,10 @@ class Trainer:
         if self.dist.is_main:
             _quiet_writer_threads()
             if resume_from is not None:
-                truncate_metrics(run_dir / "metrics.csv", self.update)
-                remove_partial_checkpoints(run_dir)
-            self.logger = MetricsLogger(run_dir, purge_after_frames=self.frames)
-            write_config(run_dir, config)
+                truncate_metrics(self.run_dir / "metrics.csv", self.update)
+                remove_partial_checkpoints(self.run_dir)
+            self.logger = MetricsLogger(self.run_dir, purge_after_frames=self.frames)
+            write_config(self.run_dir, config)
         self.last_checkpoint: Path | None = None
         self.last_checkpoint_time = time.monotonic()
         self._start = time.perf_counter()
@@ -491,8 +506,8 @@ class Trainer:
                 window.clear()  # the ranks may not agree on the window now
         except RankLost as e:
             if self.dist.is_main:
-                found = list_checkpoints(self.run_dir)
-                kept = f"last checkpoint: {found[-1]}" if found else "no checkpoint yet"
+                newest = newest_checkpoint(self.run_dir)
+                kept = f"last checkpoint: {newest}" if newest else "no checkpoint yet"
             else:
                 kept = "rank 0 has the checkpoints"
             raise TrainingFailed(
