@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import torch
 
 from .agent import RecurrentAgent
 from .envs import AtariGame
+from .machine import torch_threads
 
 VIDEO_SCALE = 2
 """Videos show the 210×160 screen at twice its size."""
@@ -34,18 +34,6 @@ class VideoWriter:
 
     def close(self) -> None:
         self._writer.close()
-
-
-@contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Batch-1 forward passes are fastest on one thread, and a second thread that spins
-    while the other core is busy can make them ten times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class GifWriter:
@@ -139,7 +127,9 @@ def evaluate(
             Path(video_dir).mkdir(parents=True, exist_ok=True)
             video = Path(video_dir) / f"game-{i:02d}.mp4"
         game_seed = None if seed is None else seed + i
-        with _one_torch_thread():
+        # batch-1 forward passes are fastest on one thread, and a second thread that spins
+        # while the other core is busy can make them ten times slower
+        with torch_threads(1):
             score, steps = play_game(agent, env, seed=game_seed, video=video, greedy=greedy)
         scores.append(score)
         if on_game is not None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import CheckpointError, load_newest
+from .checkpoint import CheckpointError, read_newest_checkpoint
 from .config import RESUMABLE, Config, ConfigError, flag
 from .distributed import (
     DistInfo,
@@ -195,7 +195,7 @@ def _prepare_resume(
     if not run_dir.is_dir():
         raise CheckpointError(f"no run folder at {run_dir}")
     lock.acquire(run_dir)
-    path, payload, skipped = load_newest(run_dir)
+    path, payload, skipped = read_newest_checkpoint(run_dir)
     config, rebuilt = _resumed_config(run_dir, path, payload, overrides)
     check_writable(run_dir)
     for bad, why in skipped:  # set aside: a new checkpoint must not take its name

@@ -13,6 +13,7 @@ from ale_py.vector_env import AtariVectorEnv
 
 from .agent import Memory, RecurrentAgent, reset_memory
 from .envs import AtariGame, GameSettings, make_env, preprocess, rom_id
+from .machine import torch_threads
 
 
 def atari_vector_env(settings: GameSettings, n_games: int, threads: int = 0) -> AtariVectorEnv:
@@ -175,13 +176,8 @@ class EnvPool:
         """
         if n_steps < 2:
             raise ValueError(f"interact needs n_steps >= 2, got {n_steps}")
-        threads = torch.get_num_threads()
-        if self.acting_threads:
-            torch.set_num_threads(self.acting_threads)
-        try:
+        with torch_threads(self.acting_threads):
             return self._play(n_steps)
-        finally:
-            torch.set_num_threads(threads)
 
     def _play(self, n_steps: int) -> Rollout:
         B = self.n_games

@@ -9,7 +9,8 @@ import torch
 
 from .agent import RecurrentAgent
 from .envs import AtariGame
-from .evaluate import _one_torch_thread, play_game
+from .evaluate import play_game
+from .machine import torch_threads
 
 
 @dataclass
@@ -40,7 +41,7 @@ def watch(
     for i in range(n_games):
         video, gif = out_dir / f"game-{i:02d}.mp4", out_dir / f"game-{i:02d}.gif"
         game_seed = None if seed is None else seed + i
-        with _one_torch_thread(), torch.no_grad():
+        with torch_threads(1), torch.no_grad():  # one thread: as evaluate() plays
             score, steps = play_game(
                 agent,
                 env,
