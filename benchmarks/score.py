@@ -45,14 +45,17 @@ def kungfu(*args: str) -> list[str]:
     return [sys.executable, "-m", "kungfu_rl", *args]
 
 
-def time_to_bar(metrics_csv: Path, bar: float = BAR, window: int = WINDOW) -> dict | None:
-    """First logged row where the last `window` finished training games average >= `bar`.
+def moving_means(metrics_csv: Path, window: int = WINDOW) -> list[dict]:
+    """At every logged row after the first finished game: the mean score of the last
+    `window` finished training games (fewer before `window` have finished), their count,
+    and the row's frames, minutes and update.
 
     metrics.csv holds, per row, the mean score and the count of games finished since the
     previous row; the moving mean weights each row's mean by its count.
     """
     m = read_metrics(metrics_csv)
     rows: list[tuple[float, int]] = []  # (mean score, games) per row, newest last
+    out = []
     for i, episodes in enumerate(m["rollout/episodes"]):
         n = int(episodes) if math.isfinite(episodes) else 0
         if n:
@@ -63,12 +66,24 @@ def time_to_bar(metrics_csv: Path, bar: float = BAR, window: int = WINDOW) -> di
             total, games = total + mean * take, games + take
             if games >= window:
                 break
-        if games >= window and total / games >= bar:
-            return {
-                "frames": int(m["frames"][i]),
-                "minutes": round(m["time/elapsed_s"][i] / 60, 2),
-                "update": int(m["update"][i]),
-            }
+        if games:
+            out.append(
+                {
+                    "frames": int(m["frames"][i]),
+                    "minutes": round(m["time/elapsed_s"][i] / 60, 2),
+                    "update": int(m["update"][i]),
+                    "games": games,
+                    "mean": total / games,
+                }
+            )
+    return out
+
+
+def time_to_bar(metrics_csv: Path, bar: float = BAR, window: int = WINDOW) -> dict | None:
+    """First logged row where the last `window` finished training games average >= `bar`."""
+    for row in moving_means(metrics_csv, window):
+        if row["games"] >= window and row["mean"] >= bar:
+            return {k: row[k] for k in ("frames", "minutes", "update")}
     return None
 
 

@@ -139,3 +139,71 @@ def test_scripts_import_no_removed_package_names():
                 assert names <= {"Trainer"}, f"{path.name} imports {names} from trainer"
             if isinstance(node, ast.keyword):
                 assert node.arg != "keep_features", f"{path.name} passes keep_features"
+
+
+def _suite_result(game, frames, mean, tag="defaults", seed=0):
+    return {
+        "tag": tag,
+        "game": game,
+        "seed": seed,
+        "frames": frames,
+        "train_wall_s": 754.0,
+        "eval": {
+            "mean": mean,
+            "median": mean,
+            "min": mean - 1,
+            "max": mean + 1,
+            "scores": [mean] * 20,
+            "seed": 12345,
+        },
+        "last_100_training_mean": mean - 2,
+        "curve": [
+            {"frames": 0, "minutes": 0.0, "mean": -21.0},
+            {"frames": frames, "minutes": 12.5, "mean": mean - 2},
+        ],
+        "command": f"kungfu train --game {game} --frames {frames} --seed {seed}",
+        "load_before": "0.10 0.20 0.30",
+    }
+
+
+def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypatch):
+    suite = _load("suite", monkeypatch)
+    results = [
+        _suite_result("Pong", 40_000_000, 19.5),
+        _suite_result("Pong", 10_000_000, 3.0),
+        _suite_result("Breakout", 10_000_000, 40.0, tag="clip"),  # not the doc's settings
+    ]
+    doc = suite.build_doc(results, "defaults")
+    row = next(line for line in doc.splitlines() if line.startswith("| Pong |"))
+    assert "19.5 (17.5)" in row and "12 min 34 s" in row and "10.2" in row and "16.7" in row
+    assert "| Breakout | not run yet |" in doc
+    for source in suite.PUBLISHED:  # every source's protocol is stated
+        assert f"**{source}**" in doc
+    every_run = doc.split("## Every run")[1]
+    assert every_run.count("kungfu train --game") == 3
+    assert suite.draw_curves(results, "defaults", tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    assert not suite.draw_curves(results, "other", tmp_path / "none.png")
+    measured = suite.measured_games(results, "defaults")
+    assert measured == {"Pong": {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}}
+
+
+def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
+    from kungfu_rl import envs
+    from kungfu_rl.cli import main
+
+    table = tmp_path / "measured.json"
+    table.write_text(
+        json.dumps(
+            {"games": {"Pong": {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}}}
+        )
+    )
+    monkeypatch.setattr(envs, "MEASURED_GAMES", table)
+    assert main(["games"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    pong = next(line for line in lines if line.startswith("Pong"))
+    assert "measured: 19.5, the 20-game mean after 40M frames" in pong
+    assert "Breakout" in lines  # an unmeasured game: its name alone
+    table.write_text("{not json")  # a damaged table marks nothing, and says no traceback
+    assert main(["games"]) == 0
+    assert "Pong" in capsys.readouterr().out.splitlines()

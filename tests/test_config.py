@@ -11,7 +11,7 @@ import torch
 
 from kungfu_rl import loading, machine
 from kungfu_rl.cli import build_parser
-from kungfu_rl.config import RESUMABLE, Config, ConfigError, flag, spec_of
+from kungfu_rl.config import PRESETS, RESUMABLE, Config, ConfigError, flag, spec_of
 
 CONFIG_PY = Path(__file__).parents[1] / "src" / "kungfu_rl" / "config.py"
 
@@ -108,3 +108,52 @@ def test_help_lists_every_setting_in_its_group_with_its_choices():
         assert spec_of(f).group + ":" in text
     assert "{lstm,gru,none}" in text and "{auto,cpu,cuda}" in text
     assert "--frames N" in text and "--lr X" in text and "--game GAME" in text
+
+
+def test_a_preset_sets_its_values_and_flags_given_beside_it_win():
+    long = Config.from_preset("long").validate()
+    assert long.preset == "long"
+    assert all(getattr(long, k) == v for k, v in PRESETS["long"].items())
+    mine = Config.from_preset("long", frames=20_000_000, seed=4).validate()
+    assert (mine.frames, mine.seed, mine.lr_schedule) == (20_000_000, 4, "linear")
+    assert Config.from_preset().preset == "none" and Config.from_preset() == Config()
+    with pytest.raises(ConfigError, match="--preset must be one of none, long"):
+        Config.from_preset("longest")
+    for name, values in PRESETS.items():  # every preset names real settings, in bounds
+        assert set(values) <= {f.name for f in dataclasses.fields(Config)}
+        Config.from_preset(name).validate()
+
+
+def test_train_writes_the_presets_values_to_config_json(tmp_path):
+    import json
+
+    from kungfu_rl.cli import main
+
+    args = [
+        "train",
+        "--preset",
+        "long",
+        "--frames",
+        "64",
+        "--n-games",
+        "2",
+        "--rollout-len",
+        "2",
+        "--hidden",
+        "8",
+        "--channels",
+        "4",
+        "--eval-every",
+        "0",
+        "--no-progress",
+        "--runs-dir",
+        str(tmp_path),
+        "--run-name",
+        "p",
+        "--env-threads",
+        "1",
+    ]
+    assert main(args) == 0
+    saved = json.loads((tmp_path / "p" / "config.json").read_text())
+    assert saved["preset"] == "long" and saved["lr_schedule"] == "linear"
+    assert saved["frames"] == 64  # the flag given beside the preset

@@ -202,6 +202,7 @@ def test_resume_bad_input_gets_one_line_and_exit_2(tmp_path):
         (["train", "--resume", tmp_path], "holds no checkpoint"),
         (["train", "--resume", run_dir, "--game", "Breakout"], "--game cannot change"),
         (["train", "--resume", run_dir, "--hidden", "64"], "--hidden cannot change"),
+        (["train", "--resume", run_dir, "--preset", "long"], "--preset cannot change"),
         (["train", "--resume", run_dir], "give a larger --frames"),
         (["train", "--runs-dir", run_dir / "config.json", "--frames", "2560"], "cannot write"),
         (["train", "--runs-dir", tmp_path, "--run-name", "run"], "holds a run already"),

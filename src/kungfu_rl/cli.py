@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--labels", nargs="+", help="legend names of the runs (default: folders)")
     report = sub.add_parser("report", help="write RUN/report.html, a one-page run report")
     report.add_argument("run", type=Path, help="a run folder")
-    sub.add_parser("games", help="list the games ale-py carries")
+    sub.add_parser("games", help="list the games ale-py carries, with the score of those measured")
     return parser
 
 
@@ -242,7 +242,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.resume is not None:
             result = resume(args.resume, given, progress=args.progress)
         else:
-            result = train(Config(**given), progress=args.progress)
+            result = train(Config.from_preset(**given), progress=args.progress)
     except TrainingInterrupted as stop:
         print(
             f"\n{signal_name(stop.signum)}: stopped; checkpoint saved at {stop.checkpoint}\n"
@@ -419,9 +419,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_games(args: argparse.Namespace) -> int:
-    from .envs import game_names
+    from .envs import game_names, measured_games
 
-    print("\n".join(game_names()))
+    measured = measured_games()
+    for name in game_names():
+        m = measured.get(name)
+        if m is None:
+            print(name)
+            continue
+        print(
+            f"{name:<24} measured: {m['mean']:,.1f}, the {m['games']}-game mean after "
+            f"{m['frames'] / 1e6:g}M frames at the defaults (seed {m['seed']}; docs/suite.md)"
+        )
     return 0
 
 

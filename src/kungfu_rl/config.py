@@ -19,10 +19,22 @@ PRECISIONS = ("fp32", "bf16")
 """Arithmetic of the conv stack: float32, or bfloat16 under autocast (weights stay float32)."""
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("constant", "linear")
+REWARD_MODES = ("scale", "clip", "normalize")
+"""How game rewards enter the loss: times --reward-scale; clipped to [-1, 1] (the DQN and
+A2C papers'); or divided by a running standard deviation of each game's discounted return
+(`rewards.ReturnNormalizer`). Scores, evaluations and logs always count raw rewards."""
 MAX_SEED = 2**31 - 1
 """Seeds go to numpy, torch and the emulator; the emulator takes a signed 32-bit int."""
 MAX_NAME_BYTES = 255
 """Longest file or folder name most file systems take (NAME_MAX)."""
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "long": {"frames": 40_000_000, "lr_schedule": "linear"},
+}
+"""Named sets of settings over the defaults (`kungfu train --preset NAME`); config.json
+records the preset's name and every value the run used. `long`: Kung-Fu Master's 40M-frame
+setting, the learning rate annealed to 0 over the budget (docs/tuning.md has its rows)."""
 
 
 class ConfigError(ValueError):
@@ -57,7 +69,8 @@ def setting(default: Any, help: str, group: str, **spec: Any) -> Any:
     return field(default=default, metadata={"spec": Spec(help, group, **spec)})
 
 
-GAME, BUDGET, AGENT, LEARNING, SAVING, MACHINE = (
+PRESET, GAME, BUDGET, AGENT, LEARNING, SAVING, MACHINE = (
+    "preset",
     "what to play",
     "how much",
     "the agent",
@@ -70,6 +83,13 @@ GAME, BUDGET, AGENT, LEARNING, SAVING, MACHINE = (
 @dataclass
 class Config:
     """Settings of one training run. Every field is a `kungfu train --flag`."""
+
+    preset: str = setting(
+        "none",
+        "a named set of settings, each of which a flag given beside it overrides (see PRESETS)",
+        PRESET,
+        choices=("none", *PRESETS),
+    )
 
     # what to play
     game: str = setting("KungFuMaster", "Atari game, by name (see `kungfu games`)", GAME)
@@ -130,9 +150,16 @@ class Config:
     )
     entropy_coef: float = setting(0.01, "weight of the entropy bonus", LEARNING, low=0.0, high=1e3)
     value_coef: float = setting(0.5, "weight of the value loss", LEARNING, low=0.0, high=1e3)
+    reward_mode: str = setting(
+        "scale",
+        "how rewards enter the loss: scale (times --reward-scale), clip (to [-1, 1]) or "
+        "normalize (by a running deviation of the discounted return)",
+        LEARNING,
+        choices=REWARD_MODES,
+    )
     reward_scale: float = setting(
         0.01,
-        "rewards are multiplied by this in the loss only",
+        "with --reward-mode scale, rewards are multiplied by this in the loss only",
         LEARNING,
         low=0.0,
         low_open=True,
@@ -277,6 +304,15 @@ class Config:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
     @classmethod
+    def from_preset(cls, preset: str = "none", **given: Any) -> Config:
+        """The defaults, then the preset's values, then `given` (a command line's flags)."""
+        if preset != "none" and preset not in PRESETS:
+            raise ConfigError(
+                f"--preset must be one of none, {', '.join(PRESETS)}, got {_shown(preset)}"
+            )
+        return cls(**{**PRESETS.get(preset, {}), **given, "preset": preset})
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
         """A config from a dict such as config.json holds; unknown keys are ignored."""
         if not isinstance(data, dict):
@@ -305,6 +341,7 @@ class UpdateSettings:
     gae_lambda: float = _DEFAULT.gae_lambda
     entropy_coef: float = _DEFAULT.entropy_coef
     value_coef: float = _DEFAULT.value_coef
+    reward_mode: str = _DEFAULT.reward_mode
     reward_scale: float = _DEFAULT.reward_scale
     max_grad_norm: float = _DEFAULT.max_grad_norm
 

@@ -10,7 +10,9 @@ same float32 values bit for bit.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ale_py
@@ -27,11 +29,31 @@ ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
 OBS_SIZE = 42
 """Side of the square observation, as in the notebook."""
 
-# The play area of each game (rows, columns) of the 210×160 frame; games not listed are not
-# cropped. Kung-Fu Master's is the notebook's `img[60:-30, 15:]`: it drops the score bar.
+# The play area of each game (rows, columns) of the 210×160 frame, where a score bar or a
+# frame takes rows the 42×42 observation needs; games not listed are not cropped. Kung-Fu
+# Master's is the notebook's `img[60:-30, 15:]`. Pong's drops the score and the two walls
+# (160×160 left: its 2×4-pixel ball keeps half a pixel of the 42×42); Breakout's drops the
+# score and the walls around the bricks (164×144 left). Games whose top or bottom bar
+# carries what a player needs (Seaquest's oxygen, Beam Rider's enemies left) stay whole.
 GAME_CROPS: dict[str, tuple[slice, slice]] = {
     "KungFuMaster": (slice(60, -30), slice(15, None)),
+    "Pong": (slice(34, 194), slice(None)),
+    "Breakout": (slice(32, 196), slice(8, 152)),
 }
+
+
+MEASURED_GAMES = Path(__file__).with_name("measured_games.json")
+"""Games trained and scored at the defaults, written by `benchmarks/suite.py`."""
+
+
+def measured_games() -> dict[str, dict[str, Any]]:
+    """Per game name: frames, seed, games and mean of its longest measured run at the
+    defaults (benchmarks/suite.py); empty if the table is missing or unreadable."""
+    try:
+        games = json.loads(MEASURED_GAMES.read_text())["games"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return games if isinstance(games, dict) else {}
 
 
 class UnknownGameError(ValueError):

@@ -291,6 +291,16 @@ def _check_payload(payload: Any, resumable: bool) -> None:
         _real(payload["elapsed_s"], "elapsed_s", high=1e12)
     if "world_size" in payload:
         _whole(payload["world_size"], "world_size", 1 << 20, low=1)
+    if "reward_normalizer" in payload:
+        _check_reward_statistics(payload["reward_normalizer"])
+
+
+def _check_reward_statistics(state: Any) -> None:
+    """`rewards.ReturnNormalizer.state_dict()`: count, mean, var."""
+    if not isinstance(state, dict):
+        raise _Damaged(f"its reward statistics are not a dict: {_shown(state)}")
+    for key, low in (("count", 0.0), ("mean", -math.inf), ("var", 0.0)):
+        _real(state.get(key), f"reward statistic {key!r}", low=low)
 
 
 @functools.lru_cache(maxsize=16)

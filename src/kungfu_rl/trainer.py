@@ -54,6 +54,7 @@ from .machine import (
 from .pool import EnvPool
 from .progress import Progress, fmt_frames, frames_per_second
 from .report import write_report
+from .rewards import ReturnNormalizer
 from .stopping import StopOnSignals
 from .update import train_on_rollout
 
@@ -239,6 +240,9 @@ class Trainer:
         self.evaluations: list[dict[str, Any]] = []
         self.best_eval = -math.inf
         self.nonfinite_in_a_row = 0
+        self.normalizer = None
+        if config.reward_mode == "normalize":
+            self.normalizer = ReturnNormalizer(config.n_games, config.gamma)
         if resume_from is not None:
             self._restore(resume_from)
         self.pool = self._start_games(config, make_game)
@@ -288,6 +292,9 @@ class Trainer:
         self.best_eval = max((e["mean"] for e in self.evaluations), default=-math.inf)
         if "rng" in payload:
             set_rng_state(payload["rng"])
+        if self.normalizer is not None and "reward_normalizer" in payload:
+            # checked with the rest of the checkpoint when it was read (runfiles)
+            self.normalizer.load_state_dict(payload["reward_normalizer"])
 
     def _payload(self) -> dict[str, Any]:
         return {
@@ -300,6 +307,7 @@ class Trainer:
             "rng": rng_state(),
             "evaluations": [dict(e) for e in self.evaluations],
             "world_size": self.dist.world_size,
+            **({"reward_normalizer": self.normalizer.state_dict()} if self.normalizer else {}),
         }
 
     def elapsed(self) -> float:
@@ -342,10 +350,17 @@ class Trainer:
             group["lr"] = c.lr_at(self.frames)
         memory = tuple(m.clone() for m in self.pool.prev_memory_states)
         rollout = self.pool.play(c.rollout_len + 1)
+        rewards = rollout.rewards
+        if self.normalizer is not None:  # the last entry is a placeholder: zero, left out
+            rewards = np.zeros_like(rollout.rewards)  # [B, T+1]
+            rewards[:, :-1] = self.normalizer(rollout.rewards[:, :-1], rollout.is_not_done[:, :-1])
         return train_on_rollout(
             self.agent,
             self.optimizer,
-            *rollout[:4],
+            rollout.observations,
+            rollout.actions,
+            rewards,
+            rollout.is_not_done,
             memory,
             c.update_settings,
             value_ends=rollout.life_lost if c.cut_at_life_loss else None,

@@ -12,6 +12,7 @@ from .agent import RecurrentAgent
 from .config import UpdateSettings
 from .loss import actor_critic_loss
 from .returns import gae_advantages
+from .rewards import rewards_for_loss
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -46,7 +47,9 @@ def train_on_rollout(
     the pool's memory before the rollout, a tuple of [B, hidden] tensors.
 
     `settings` (default: `UpdateSettings()`, whose values are `Config`'s, so this learns as
-    `kungfu train` does); keywords such as `reward_scale=1.0` override single fields.
+    `kungfu train` does); keywords such as `reward_scale=1.0` override single fields. With
+    `reward_mode="normalize"` the rewards are taken as given: divide them first with a
+    `rewards.ReturnNormalizer`, as the trainer does.
     The replay zeroes memory where the pool did; returns are cut at episode ends and
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
     `value_ends` [B, T+1] (1 where a life was lost, say) also cuts the returns there,
@@ -89,7 +92,8 @@ def _replay_loss(
     logits, values, _ = agent.unroll(obs, memory, mask)  # [T+1, B, A], [T+1, B]
     bootstrap = values[T].detach()  # [B]
     logits, values = logits[:T], values[:T]
-    rew, cut, act = rew[:T] * s.reward_scale, cut[:T], act[:T]  # [T, B]
+    rew = rewards_for_loss(rew[:T], s.reward_mode, s.reward_scale)  # [T, B]
+    cut, act = cut[:T], act[:T]
     advantages = gae_advantages(rew, values.detach(), cut, bootstrap, s.gamma, s.gae_lambda)
     returns = advantages + values.detach()  # [T, B]
     return actor_critic_loss(

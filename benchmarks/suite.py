@@ -1,0 +1,322 @@
+"""The Atari suite: train each game under the ALE v5 protocol, score it, build docs/suite.md.
+
+    python benchmarks/suite.py --frames 40_000_000                 # all seven games, seed 0
+    python benchmarks/suite.py --games Pong Breakout --frames 10_000_000
+    python benchmarks/suite.py --tag clip --games Pong -- --reward-mode clip
+    python benchmarks/suite.py --doc                                 # docs/suite.md only
+
+Each game is one `kungfu train --game G --frames F --seed S [extra flags]` (run folder
+`<runs-dir>/suite-<tag>-<G>-<F>-seed<S>`; the protocol is the package's: ALE v5, sticky
+actions 0.25, the v5 action set, a 108,000-frame cut-off), then `kungfu eval RUN --games 20`
+on its final checkpoint (raw score, all lives). A finished run folder is scored again, not
+retrained; an unfinished one stops the script (`kungfu train --resume` it first).
+
+One JSON per run, `benchmarks/results/suite/<tag>-<G>-<F>-seed<S>.json`: game, seed,
+frames, the run's wall time, the 20-game mean/median/min/max, the mean of the last 100
+training games, the training curve, the config and the command; `bench_report` adds the
+machine, its load and the commit. `--doc` (also done after every run) rebuilds
+`docs/suite.md`, its curves PNG, and the table `kungfu games` marks measured games from
+(`src/kungfu_rl/measured_games.json`), from those JSONs alone; `--doc-tag` picks the
+settings the main table shows (default: `defaults`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench_report import ROOT, write_report
+from score import final_eval, kungfu, load, moving_means, newest_eval, train_seconds
+
+from kungfu_rl.runfiles import read_config
+
+GAMES = ("Pong", "Breakout", "Seaquest", "SpaceInvaders", "BeamRider", "Qbert", "KungFuMaster")
+RESULTS = ROOT / "benchmarks" / "results" / "suite"
+DOC = ROOT / "docs" / "suite.md"
+CURVES = ROOT / "docs" / "suite_curves_10M.png"
+MEASURED = ROOT / "src" / "kungfu_rl" / "measured_games.json"
+EVAL_GAMES = 20
+CURVE_POINTS = 200  # rows of the training curve kept in each JSON
+
+# Published scores at 40M frames (10M agent steps). Each source's protocol is stated in
+# PROTOCOLS and in docs/suite.md; check the source before adding a figure.
+PUBLISHED: dict[str, dict[str, float]] = {
+    "SLM-Lab A2C-GAE": {
+        "Pong": 10.17,
+        "Breakout": 273,
+        "Seaquest": 850,
+        "SpaceInvaders": 784,
+        "BeamRider": 2767,
+        "Qbert": 12619,
+        "KungFuMaster": 23006,
+    },
+    "SLM-Lab PPO": {
+        "Pong": 16.69,
+        "Breakout": 326.5,
+        "Seaquest": 1775,
+        "SpaceInvaders": 892.5,
+        "BeamRider": 2762,
+        "Qbert": 15460,
+        "KungFuMaster": 28128,
+    },
+    "PPO paper's A2C": {
+        "Pong": 19.7,
+        "Breakout": 303.0,
+        "Seaquest": 1714,
+        "SpaceInvaders": 744.5,
+        "BeamRider": 3032,
+        "Qbert": 10066,
+        "KungFuMaster": 24900,
+    },
+    "CleanRL PPO-LSTM": {"Pong": 19.78, "Breakout": 128.9, "BeamRider": 1536},
+}
+PROTOCOLS: dict[str, str] = {
+    "SLM-Lab A2C-GAE": "gymnasium ALE v5 (sticky actions 0.25, frameskip 4) with up to 30 "
+    "no-op starts, a feed-forward Nature CNN, 16 games; its `max_frame` 10M counts agent "
+    "steps, i.e. 40M frames; a training-game figure: the mean of the last 100 full games, "
+    "averaged over the last 100 log points and 4 sessions (kengz/SLM-Lab `docs/BENCHMARKS.md`, "
+    "Atari, column MA)",
+    "SLM-Lab PPO": "as SLM-Lab A2C-GAE, and per game the best of three GAE lambdas "
+    "(0.95, 0.85, 0.70)",
+    "PPO paper's A2C": "the mean of the last 100 training games, 3 trials, 40M frames "
+    "(Schulman et al. 2017, Table 6); the game version and sticky actions are not stated "
+    "(OpenAI baselines, which ran it, used NoFrameskip-v4: no sticky actions)",
+    "CleanRL PPO-LSTM": "NoFrameskip-v4 (no sticky actions), up to 30 no-op starts, a lost "
+    "life ends the training episode, an LSTM, 10M agent steps (40M frames); the mean of the "
+    "last 100 training games (full games, unclipped), 3 seeds "
+    "(vwxyzjn/cleanrl `docs/rl-algorithms/ppo.md`, ppo_atari_lstm)",
+}
+OURS = (
+    "ALE v5, sticky actions 0.25, the v5 action set, 108,000-frame cut-off, LSTM; "
+    f"{EVAL_GAMES} separate evaluation games on the final checkpoint (sampled actions, all "
+    "lives, raw score), and beside it the mean of the last 100 training games"
+)
+
+
+def short_frames(frames: int) -> str:
+    return f"{frames / 1e6:g}M"
+
+
+def run_name(tag: str, game: str, frames: int, seed: int) -> str:
+    return f"suite-{tag}-{game}-{short_frames(frames)}-seed{seed}"
+
+
+def train_and_score(args: argparse.Namespace, game: str) -> Path:
+    """Train `game` unless its run folder finished, evaluate it, write its JSON."""
+    run = args.runs_dir / run_name(args.tag, game, args.frames, args.seed)
+    finished = any(run.glob("eval-final-*.json"))  # written as training ends
+    if run.exists() and not finished:
+        raise SystemExit(f"{run} exists but did not finish: `kungfu train --resume {run}` first")
+    load_before = load()
+    train_cmd = kungfu(
+        "train",
+        "--game",
+        game,
+        "--frames",
+        str(args.frames),
+        "--seed",
+        str(args.seed),
+        "--runs-dir",
+        str(args.runs_dir),
+        "--run-name",
+        run.name,
+        "--no-progress",
+        *args.train_args,
+    )
+    if not finished:
+        print("$", " ".join(train_cmd[2:]), flush=True)
+        args.runs_dir.mkdir(parents=True, exist_ok=True)
+        with (args.runs_dir / f"{run.name}.log").open("w") as log:
+            code = subprocess.run(train_cmd, stdout=log, stderr=subprocess.STDOUT).returncode
+        if code != 0:
+            raise SystemExit(f"training {game} exited with code {code}; see {run}.log")
+    record = final_eval(run, EVAL_GAMES)
+    if record is None:
+        print("$ kungfu eval", run, "--games", EVAL_GAMES, flush=True)
+        subprocess.run(kungfu("eval", str(run), "--games", str(EVAL_GAMES)), check=True)
+        record = newest_eval(run)
+    curve = moving_means(run / "metrics.csv")
+    step = max(1, len(curve) // CURVE_POINTS)
+    report = {
+        "tag": args.tag,
+        "game": game,
+        "seed": args.seed,
+        "frames": record["frames"],
+        "train_wall_s": train_seconds(run / "metrics.csv"),
+        "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores", "seed")},
+        "last_100_training_mean": curve[-1]["mean"] if curve else None,
+        "curve": [{k: r[k] for k in ("frames", "minutes", "mean")} for r in curve[::step]],
+        "run": str(run),
+        "command": " ".join(["kungfu", *train_cmd[3:]]),
+        "suite_command": " ".join(["python benchmarks/suite.py", *sys.argv[1:]]),
+        "config": dataclasses.asdict(read_config(run)),
+        "load_before": load_before,
+        "load_after": load(),
+    }
+    out = RESULTS / f"{run.name.removeprefix('suite-')}.json"
+    write_report(report, out)
+    print(f"{game}: 20-game mean {record['mean']:,.1f}; wrote {out}", flush=True)
+    return out
+
+
+def read_results() -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "–"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+
+
+def build_doc(results: list[dict], doc_tag: str) -> str:
+    """docs/suite.md from the run JSONs: the 40M table beside the published figures, the
+    10M curves and what the default budget is enough for, and every run."""
+    main = {(r["game"], r["frames"]): r for r in results if r["tag"] == doc_tag and r["seed"] == 0}
+    sources = list(PUBLISHED)
+    lines = [
+        "# The Atari suite",
+        "",
+        "<!-- written by `python benchmarks/suite.py --doc`; edit the script, not this file -->",
+        "",
+        f"One set of defaults (`--tag {doc_tag}`: `kungfu train --game G` with no other "
+        "setting), one seed per game, on the 2-core machine. Our protocol: " + OURS + ".",
+        "",
+        "## 40M frames",
+        "",
+        "| game | ours: 20-game mean (last 100 training games) | wall time | "
+        + " | ".join(sources)
+        + " |",
+        "| --- | ---: | ---: | " + " | ".join("---:" for _ in sources) + " |",
+    ]
+    for game in GAMES:
+        r = main.get((game, 40_000_000))
+        ours = "not run yet"
+        wall = "–"
+        if r:
+            ours = f"{_fmt(r['eval']['mean'])} ({_fmt(r['last_100_training_mean'])})"
+            wall = _minutes(r["train_wall_s"])
+        published = [_fmt(PUBLISHED[s].get(game)) for s in sources]
+        lines.append(f"| {game} | {ours} | {wall} | " + " | ".join(published) + " |")
+    lines += ["", "Protocols of the published figures:", ""]
+    lines += [f"- **{s}**: {PROTOCOLS[s]}." for s in sources]
+    lines += _ten_million(main)
+    lines += [
+        "",
+        "## Every run",
+        "",
+        "| tag | game | frames | seed | 20-game mean (median; min–max) | last 100 training "
+        "games | wall time (load at start) | command |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in sorted(results, key=lambda r: (r["tag"], GAMES.index(r["game"]), r["frames"])):
+        e = r["eval"]
+        lines.append(
+            f"| {r['tag']} | {r['game']} | {short_frames(r['frames'])} | {r['seed']} | "
+            f"{_fmt(e['mean'])} ({_fmt(e['median'])}; {_fmt(e['min'])}–{_fmt(e['max'])}) | "
+            f"{_fmt(r['last_100_training_mean'])} | {_minutes(r['train_wall_s'])} "
+            f"({r['load_before']}) | `{r['command']}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _ten_million(main: dict) -> list[str]:
+    runs = [main[(g, 10_000_000)] for g in GAMES if (g, 10_000_000) in main]
+    lines = ["", "## 10M frames: the default budget", ""]
+    if not runs:
+        return [*lines, "No 10M-frame run yet."]
+    lines += [
+        f"![training curves at 10M frames]({CURVES.name})",
+        "",
+        "| game | 20-game mean | last 100 training games | SLM-Lab A2C-GAE at 40M |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r['game']} | {_fmt(r['eval']['mean'])} | {_fmt(r['last_100_training_mean'])} "
+            f"| {_fmt(PUBLISHED['SLM-Lab A2C-GAE'].get(r['game']))} |"
+        )
+    return lines
+
+
+def draw_curves(results: list[dict], doc_tag: str, path: Path) -> bool:
+    """One panel per game: the mean of the last 100 training games against frames."""
+    runs = [
+        r for r in results if r["tag"] == doc_tag and r["frames"] == 10_000_000 and r["seed"] == 0
+    ]
+    if not runs:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs.sort(key=lambda r: GAMES.index(r["game"]))
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.2 * len(runs), 3.0), squeeze=False)
+    for ax, r in zip(axes[0], runs, strict=True):
+        ax.plot([p["frames"] / 1e6 for p in r["curve"]], [p["mean"] for p in r["curve"]])
+        ax.axhline(r["eval"]["mean"], color="C1", ls="--", lw=1, label="20-game eval")
+        ax.set_title(r["game"])
+        ax.set_xlabel("frames (M)")
+    axes[0][0].set_ylabel("mean of last 100 training games")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def measured_games(results: list[dict], doc_tag: str) -> dict[str, dict]:
+    """What `kungfu games` shows: per game, its longest measured run at the defaults."""
+    best: dict[str, dict] = {}
+    for r in results:
+        if r["tag"] != doc_tag:
+            continue
+        if r["game"] not in best or r["frames"] > best[r["game"]]["frames"]:
+            best[r["game"]] = {
+                "frames": r["frames"],
+                "seed": r["seed"],
+                "mean": round(r["eval"]["mean"], 1),
+                "games": len(r["eval"]["scores"]),
+            }
+    return dict(sorted(best.items()))
+
+
+def write_doc(doc_tag: str) -> None:
+    results = read_results()
+    draw_curves(results, doc_tag, CURVES)
+    DOC.write_text(build_doc(results, doc_tag))
+    write_report({"games": measured_games(results, doc_tag)}, MEASURED)
+    print(f"wrote {DOC}, {MEASURED}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", nargs="+", default=list(GAMES), metavar="GAME")
+    parser.add_argument("--frames", type=float, default=40_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tag", default="defaults", help="names the settings (extra flags)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    parser.add_argument("--doc", action="store_true", help="only rebuild docs/suite.md")
+    parser.add_argument("--doc-tag", default="defaults", help="settings the main table shows")
+    parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
+    args = parser.parse_args()
+    args.frames = int(args.frames)
+    if args.train_args and args.tag == "defaults":
+        parser.error("extra flags change the settings: name them with --tag")
+    if not args.doc:
+        for game in args.games:
+            train_and_score(args, game)
+    write_doc(args.doc_tag)
+
+
+if __name__ == "__main__":
+    main()
