@@ -1,5 +1,7 @@
 """make_env and the observation preprocessing."""
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -90,3 +92,37 @@ def test_other_games_by_name_without_crop():
     assert obs.shape == (1, 42, 42)
     assert env.action_space.n == 4
     env.close()
+
+
+@pytest.mark.parametrize("game", ["Pong", "Breakout"])
+def test_a_play_area_crop_drops_the_score_and_keeps_the_play(game):
+    """Real frames, random play up to the first point: the score (the topmost band of rows
+    that change with the point) lies above the crop, and what moved below it (ball,
+    paddles) moved inside the crop."""
+    import gymnasium as gym
+
+    rows, cols = GAME_CROPS[game]
+    env = gym.make(f"ALE/{game}-v5", obs_type="grayscale", repeat_action_probability=0.0)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    frames, scored = [], None
+    for t in range(3000):
+        frame, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+        frames.append(frame)
+        if reward != 0 and scored is None:
+            scored = t
+        if terminated or truncated or (scored is not None and t > scored + 10):
+            break
+    env.close()
+    assert scored is not None, "no point was scored: the test needs one"
+    changed = np.flatnonzero((frames[scored - 1] != frames[scored + 10]).any(axis=1))
+    # the score: the topmost band of rows that changed with the point, at the frame's top
+    band_end = next((a for a, b in itertools.pairwise(changed) if b > a + 1), changed[-1])
+    assert changed[0] < 21, f"no score at the top of the frame (first change at row {changed[0]})"
+    assert rows.start > band_end, f"the crop keeps score rows {changed[0]}–{band_end}"
+    moving = np.abs(np.diff(np.stack(frames[:scored]).astype(int), axis=0)).sum(axis=0) > 0
+    moving[: rows.start] = False  # the score bar: left out on purpose
+    inside = np.zeros_like(moving)
+    inside[rows, cols] = True
+    assert moving[inside].any()
+    assert (moving & ~inside).sum() <= 0.02 * moving[inside].sum(), "play outside the crop"
