@@ -148,7 +148,7 @@ class Config:
     gae_lambda: float = setting(
         0.95, "GAE lambda; 1 is the notebook's n-step return", LEARNING, low=0.0, high=1.0
     )
-    entropy_coef: float = setting(0.01, "weight of the entropy bonus", LEARNING, low=0.0, high=1e3)
+    entropy_coef: float = setting(0.005, "weight of the entropy bonus", LEARNING, low=0.0, high=1e3)
     value_coef: float = setting(0.5, "weight of the value loss", LEARNING, low=0.0, high=1e3)
     reward_mode: str = setting(
         "scale",

@@ -33,10 +33,11 @@ def actor_critic_loss(
     returns: torch.Tensor,
     advantages: torch.Tensor,
     *,
-    entropy_coef: float = 0.01,
-    value_coef: float = 0.5,
+    entropy_coef: float,
+    value_coef: float,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """policy loss + value_coef · value MSE − entropy_coef · entropy.
+    """policy loss + value_coef · value MSE − entropy_coef · entropy (their defaults are
+    `Config`'s, the one source of them: see `UpdateSettings`).
 
     logits [T, B, A]; values, actions, returns, advantages [T, B].
     Returns the scalar loss and its parts as floats, keyed `loss/...`.
