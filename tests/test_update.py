@@ -258,3 +258,15 @@ def test_bf16_conv_stack_stays_close_to_fp32_in_features_and_gradients():
 def test_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="precision"):
         RecurrentAgent(precision="fp16")
+
+
+def test_the_loss_weights_default_to_configs():
+    """actor_critic_loss called without weights (as the notebook does) uses Config's."""
+    import inspect
+
+    from kungfu_rl.config import Config
+    from kungfu_rl.loss import actor_critic_loss
+
+    params = inspect.signature(actor_critic_loss).parameters
+    assert params["entropy_coef"].default == Config().entropy_coef
+    assert params["value_coef"].default == Config().value_coef

@@ -5,6 +5,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .config import UpdateSettings
+
+_DEFAULTS = UpdateSettings()
+
 
 def policy_gradient_loss(
     logits: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor
@@ -33,11 +37,11 @@ def actor_critic_loss(
     returns: torch.Tensor,
     advantages: torch.Tensor,
     *,
-    entropy_coef: float,
-    value_coef: float,
+    entropy_coef: float = _DEFAULTS.entropy_coef,
+    value_coef: float = _DEFAULTS.value_coef,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """policy loss + value_coef · value MSE − entropy_coef · entropy (their defaults are
-    `Config`'s, the one source of them: see `UpdateSettings`).
+    """policy loss + value_coef · value MSE − entropy_coef · entropy (the weights default
+    to `Config`'s, the one source of defaults).
 
     logits [T, B, A]; values, actions, returns, advantages [T, B].
     Returns the scalar loss and its parts as floats, keyed `loss/...`.
