@@ -204,6 +204,9 @@ def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
     pong = next(line for line in lines if line.startswith("Pong"))
     assert "measured: 19.5, the 20-game mean after 40M frames" in pong
     assert "Breakout" in lines  # an unmeasured game: its name alone
+    table.write_text(json.dumps({"games": {"Pong": {"frames": 1}, "Qbert": []}}))
+    assert main(["games"]) == 0  # entries without their figures are left out
+    assert "Pong" in capsys.readouterr().out.splitlines()
     table.write_text("{not json")  # a damaged table marks nothing, and says no traceback
     assert main(["games"]) == 0
     assert "Pong" in capsys.readouterr().out.splitlines()

@@ -53,7 +53,14 @@ def measured_games() -> dict[str, dict[str, Any]]:
         games = json.loads(MEASURED_GAMES.read_text())["games"]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
-    return games if isinstance(games, dict) else {}
+    if not isinstance(games, dict):
+        return {}
+    keys = ("frames", "seed", "games", "mean")
+    return {  # an entry without its figures is left out, not shown half
+        name: m
+        for name, m in games.items()
+        if isinstance(m, dict) and all(isinstance(m.get(k), int | float) for k in keys)
+    }
 
 
 class UnknownGameError(ValueError):
