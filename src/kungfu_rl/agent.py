@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import CORES, PRECISIONS
+from .config import CORES, INITS, PRECISIONS
 
 Memory = tuple[torch.Tensor, ...]
 """A batch of games' recurrent memory, each tensor [B, hidden]: (h, c) for the LSTM, (h,) for
@@ -57,12 +57,15 @@ class RecurrentAgent(nn.Module):
         hidden: int = 128,
         channels: int = 32,
         precision: str = "fp32",
+        init: str = "torch",
     ):
         super().__init__()
         if core not in CORES:
             raise ValueError(f"core must be one of {CORES}, got {core!r}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
         self.precision = precision
         self.obs_shape = tuple(obs_shape)
         self.n_actions = n_actions
@@ -91,6 +94,27 @@ class RecurrentAgent(nn.Module):
         }[core]()
         self.logits = nn.Linear(hidden, n_actions)
         self.state_value = nn.Linear(hidden, 1)
+        if init == "orthogonal":
+            self._init_orthogonal()
+
+    def _init_orthogonal(self) -> None:
+        """Orthogonal weights and zero biases: gain √2 for the ReLU layers (conv, dense) and
+        the memory, 0.01 for the policy head (a near-uniform first policy), 1 for the value."""
+        relu_gain = nn.init.calculate_gain("relu")
+        layers = [m for m in self.conv if isinstance(m, nn.Conv2d)] + [self.hid]
+        heads = [(self.logits, 0.01), (self.state_value, 1.0)]
+        for layer, gain in [(m, relu_gain) for m in layers] + heads:
+            weight = torch.empty(layer.weight.shape)  # contiguous: the conv's is channels-last
+            nn.init.orthogonal_(weight, gain)
+            with torch.no_grad():
+                layer.weight.copy_(weight)
+            nn.init.zeros_(layer.bias)
+        if self.rnn is not None:
+            for name, p in self.rnn.named_parameters():
+                if name.startswith("weight"):
+                    nn.init.orthogonal_(p)
+                else:
+                    nn.init.zeros_(p)
 
     @property
     def device(self) -> torch.device:

@@ -15,6 +15,10 @@ from typing import Any
 
 CORES = ("lstm", "gru", "none")
 """Memory cores: the notebook's LSTM, a GRU, or none (feedforward, for the memory ablation)."""
+INITS = ("torch", "orthogonal")
+"""How the network's weights start: PyTorch's defaults (the notebook's), or orthogonal
+matrices (gain √2 for the conv and dense layers, 0.01 for the policy head, 1 for the value
+head; biases 0), so that the first policy is near uniform whatever the features say."""
 PRECISIONS = ("fp32", "bf16")
 """Arithmetic of the conv stack: float32, or bfloat16 under autocast (weights stay float32)."""
 DEVICES = ("auto", "cpu", "cuda")
@@ -134,6 +138,13 @@ class Config:
     )
     channels: int = setting(
         32, "channels of each of the three conv layers", AGENT, low=1, high=1024
+    )
+    init: str = setting(
+        "torch",
+        "starting weights: torch (PyTorch's defaults, the notebook's) or orthogonal "
+        "(small policy head)",
+        AGENT,
+        choices=INITS,
     )
 
     # learning

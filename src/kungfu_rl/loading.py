@@ -42,6 +42,7 @@ def build_agent(
         core=config.core,
         hidden=config.hidden,
         channels=config.channels,
+        init=config.init,
         precision=pick_precision(config.precision, device),
     ).to(device)
 
