@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import CORES, INITS, PRECISIONS
+from .config import CORES, INITS, INPUT_NORMS, PRECISIONS
 
 Memory = tuple[torch.Tensor, ...]
 """A batch of games' recurrent memory, each tensor [B, hidden]: (h, c) for the LSTM, (h,) for
@@ -37,6 +37,17 @@ def _as_float_obs(obs: torch.Tensor) -> torch.Tensor:
     return obs.float()
 
 
+def standardise_frames(x: torch.Tensor, min_std: float = 1e-3) -> torch.Tensor:
+    """Each frame to mean 0 and standard deviation 1 over its pixels: x [N, C, H, W] float.
+
+    The deviation is taken as at least `min_std` (a quarter of one grey level in [0, 1]),
+    so a flat frame comes out near zero rather than its rounding noise blown up.
+    """
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    std = x.std(dim=(1, 2, 3), keepdim=True, correction=0)
+    return (x - mean) / std.clamp_min(min_std)
+
+
 class RecurrentAgent(nn.Module):
     """3 × conv(32, 3×3, stride 2) -> dense 128 -> LSTMCell(128) -> action logits, state value.
 
@@ -58,6 +69,7 @@ class RecurrentAgent(nn.Module):
         channels: int = 32,
         precision: str = "fp32",
         init: str = "torch",
+        input_norm: str = "none",
     ):
         super().__init__()
         if core not in CORES:
@@ -66,6 +78,9 @@ class RecurrentAgent(nn.Module):
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        if input_norm not in INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {input_norm!r}")
+        self.input_norm = input_norm
         self.precision = precision
         self.obs_shape = tuple(obs_shape)
         self.n_actions = n_actions
@@ -127,7 +142,10 @@ class RecurrentAgent(nn.Module):
 
     def encode_conv(self, obs: torch.Tensor) -> torch.Tensor:
         """[N, C, H, W] pixels (uint8 or float) -> [N, n_flat] float32, the conv stack's output."""
-        x = _as_float_obs(obs).contiguous(memory_format=torch.channels_last)
+        x = _as_float_obs(obs)
+        if self.input_norm == "frame":
+            x = standardise_frames(x)
+        x = x.contiguous(memory_format=torch.channels_last)
         if self.precision == "fp32":
             return self.conv(x)
         with torch.autocast(x.device.type, dtype=torch.bfloat16):

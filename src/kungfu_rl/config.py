@@ -19,6 +19,10 @@ INITS = ("torch", "orthogonal")
 """How the network's weights start: PyTorch's defaults (the notebook's), or orthogonal
 matrices (gain √2 for the conv and dense layers, 0.01 for the policy head, 1 for the value
 head; biases 0), so that the first policy is near uniform whatever the features say."""
+INPUT_NORMS = ("none", "frame")
+"""What the network does to a frame's pixels before the convolutions: nothing (÷ 255 only,
+the notebook's), or standardise each frame to mean 0 and deviation 1 (small objects on a
+flat background, Pong's ball, become as large as Kung-Fu's fighters)."""
 PRECISIONS = ("fp32", "bf16")
 """Arithmetic of the conv stack: float32, or bfloat16 under autocast (weights stay float32)."""
 DEVICES = ("auto", "cpu", "cuda")
@@ -145,6 +149,13 @@ class Config:
         "(small policy head)",
         AGENT,
         choices=INITS,
+    )
+    input_norm: str = setting(
+        "none",
+        "pixels into the network: none (÷ 255, the notebook's) or frame (each frame "
+        "standardised to mean 0, deviation 1)",
+        AGENT,
+        choices=INPUT_NORMS,
     )
 
     # learning

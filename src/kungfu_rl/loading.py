@@ -43,6 +43,7 @@ def build_agent(
         hidden=config.hidden,
         channels=config.channels,
         init=config.init,
+        input_norm=config.input_norm,
         precision=pick_precision(config.precision, device),
     ).to(device)
 
