@@ -53,6 +53,8 @@ class RecurrentAgent(nn.Module):
 
     With `core="gru"` a GRUCell replaces the LSTM; with `core="none"` the memory is left
     out: the policy sees one frame and remembers nothing.
+    `init="orthogonal"` starts from orthogonal weights with a near-silent policy head;
+    `input_norm="frame"` standardises each frame (`standardise_frames`) before the convs.
     With `precision="bf16"` the conv stack computes in bfloat16 (autocast; the weights,
     the dense layer, the LSTM and the heads stay float32). On a CPU with native bf16 the
     replay's conv forward + backward ran 2.8× faster, the acting step 1.1× faster
