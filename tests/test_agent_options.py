@@ -4,6 +4,7 @@
 import pytest
 import torch
 
+from kungfu_rl import config
 from kungfu_rl.agent import RecurrentAgent, standardise_frames
 from kungfu_rl.config import Config
 from kungfu_rl.loading import build_agent
@@ -108,3 +109,14 @@ def test_the_runs_input_norm_reaches_the_network_and_bad_values_are_refused():
     assert Config.from_dict({}).input_norm == "none"
     with pytest.raises(ValueError, match="input_norm must be one of"):
         RecurrentAgent(input_norm="batch")
+
+
+@pytest.mark.parametrize("key", ["init", "input_norm", "reward_mode"])
+def test_a_config_json_without_a_later_setting_reads_as_the_run_was(key, monkeypatch):
+    """A config.json from before `key` existed is read with the value runs had then, even
+    where today's default differs (here made to differ by changing the record)."""
+    choices = {"init": "orthogonal", "input_norm": "frame", "reward_mode": "clip"}
+    monkeypatch.setitem(config.SETTINGS_ADDED, key, choices[key])
+    assert getattr(Config.from_dict({}), key) == choices[key]
+    default = getattr(Config(), key)
+    assert getattr(Config.from_dict({key: default}), key) == default  # named: kept as named

@@ -45,6 +45,16 @@ records the preset's name and every value the run used. `long`: Kung-Fu Master's
 setting, the learning rate annealed to 0 over the budget (docs/tuning.md has its rows)."""
 
 
+SETTINGS_ADDED: dict[str, Any] = {
+    "reward_mode": "scale",
+    "init": "torch",
+    "input_norm": "none",
+}
+"""Settings that config.json files from before them lack, and the value such a run used.
+A missing one is read as this value, not as today's default, so that a default changed
+later does not change how an older run (or the packaged agent) is rebuilt."""
+
+
 class ConfigError(ValueError):
     """A setting a user gave that cannot work; the message is one line for the command line."""
 
@@ -336,11 +346,12 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
-        """A config from a dict such as config.json holds; unknown keys are ignored."""
+        """A config from a dict such as config.json holds; unknown keys are ignored, and a
+        key of `SETTINGS_ADDED` that is missing takes the value runs had before it."""
         if not isinstance(data, dict):
             raise ConfigError(f"a config must be a JSON object, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{**SETTINGS_ADDED, **{k: v for k, v in data.items() if k in known}})
 
     @classmethod
     def from_json(cls, text: str) -> Config:
