@@ -161,7 +161,7 @@ class Config:
         choices=INITS,
     )
     input_norm: str = setting(
-        "none",
+        "frame",
         "pixels into the network: none (÷ 255, the notebook's) or frame (each frame "
         "standardised to mean 0, deviation 1)",
         AGENT,
@@ -180,10 +180,12 @@ class Config:
     gae_lambda: float = setting(
         0.95, "GAE lambda; 1 is the notebook's n-step return", LEARNING, low=0.0, high=1.0
     )
-    entropy_coef: float = setting(0.005, "weight of the entropy bonus", LEARNING, low=0.0, high=1e3)
+    entropy_coef: float = setting(
+        0.0025, "weight of the entropy bonus", LEARNING, low=0.0, high=1e3
+    )
     value_coef: float = setting(0.5, "weight of the value loss", LEARNING, low=0.0, high=1e3)
     reward_mode: str = setting(
-        "scale",
+        "normalize",
         "how rewards enter the loss: scale (times --reward-scale), clip (to [-1, 1]) or "
         "normalize (by a running deviation of the discounted return)",
         LEARNING,
