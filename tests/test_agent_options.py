@@ -1,6 +1,8 @@
 """The network's options: its starting weights (`--init`) and what it does to the pixels
 (`--input-norm`)."""
 
+import inspect
+
 import pytest
 import torch
 
@@ -19,7 +21,9 @@ def rows_orthogonal(weight: torch.Tensor, gain: float) -> bool:
 @pytest.mark.parametrize("core", ["lstm", "gru", "none"])
 def test_orthogonal_init_gives_orthogonal_layers_small_policy_and_zero_biases(core):
     torch.manual_seed(0)
-    agent = RecurrentAgent((1, 42, 42), 14, core=core, hidden=32, channels=8, init="orthogonal")
+    agent = RecurrentAgent(
+        (1, 42, 42), 14, core=core, hidden=32, channels=8, init="orthogonal", input_norm="none"
+    )
     relu_gain = 2**0.5
     for conv in (m for m in agent.conv if isinstance(m, torch.nn.Conv2d)):
         assert rows_orthogonal(conv.weight, relu_gain)  # 8 filters of 9 or 72 weights
@@ -36,7 +40,8 @@ def test_orthogonal_init_gives_orthogonal_layers_small_policy_and_zero_biases(co
         assert torch.allclose(w_hh.T @ w_hh, torch.eye(32), atol=1e-4)
     assert all(torch.count_nonzero(b) == 0 for b in biases)
 
-    # the first policy is uniform to within a small fraction, whatever the frame
+    # the first policy is uniform to within a small fraction, whatever the frame (in [0, 1]:
+    # the bound is for the notebook's pixels ÷ 255; standardised frames are larger inputs)
     _, (logits, _) = agent.step(agent.get_initial_state(4), torch.rand(4, 1, 42, 42))
     probs = torch.softmax(logits, -1)
     assert (probs - 1 / 14).abs().max() < 1e-3
@@ -95,7 +100,7 @@ def test_input_norm_is_used_alike_by_acting_and_the_replay(norm):
         stepped.append(logits)
     replayed, _, _ = agent.unroll(obs, agent.get_initial_state(2), torch.ones(3, 2))
     assert torch.allclose(torch.stack(stepped), replayed, atol=1e-5)
-    plain = RecurrentAgent((1, 42, 42), 6, hidden=16, channels=8)
+    plain = RecurrentAgent((1, 42, 42), 6, hidden=16, channels=8, input_norm="none")
     plain.load_state_dict(agent.state_dict())  # same weights; only the input differs
     _, (other, _) = plain.step(plain.get_initial_state(2), obs[0])
     assert torch.allclose(other, stepped[0]) == (norm == "none")
@@ -109,6 +114,15 @@ def test_the_runs_input_norm_reaches_the_network_and_bad_values_are_refused():
     assert Config.from_dict({}).input_norm == "none"
     with pytest.raises(ValueError, match="input_norm must be one of"):
         RecurrentAgent(input_norm="batch")
+
+
+def test_the_network_built_bare_is_the_one_kungfu_train_builds():
+    """RecurrentAgent's keyword defaults are Config's: the notebook's `RecurrentAgent(shape,
+    n)` is the network `kungfu train` trains (input_norm frame since row 20 became default)."""
+    params = inspect.signature(RecurrentAgent.__init__).parameters
+    shared = ("core", "hidden", "channels", "init", "input_norm")
+    assert {k: params[k].default for k in shared} == {k: getattr(Config(), k) for k in shared}
+    assert RecurrentAgent().input_norm == "frame"
 
 
 @pytest.mark.parametrize("key", ["init", "input_norm", "reward_mode"])

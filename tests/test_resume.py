@@ -88,7 +88,8 @@ def test_a_restored_trainer_makes_exactly_the_update_the_original_would(tmp_path
     first.update, first.frames = 5, 5 * FRAMES_PER_UPDATE
     # give Adam some history so that its moments are part of what must be restored
     memory = [m.clone() for m in first.pool.prev_memory_states]
-    train_on_rollout(first.agent, first.optimizer, *first.pool.interact(5), memory)
+    rollout = first.pool.interact(5)
+    train_on_rollout(first.agent, first.optimizer, *rollout, memory, normalizer=first.normalizer)
     path = first.checkpoint()
     payload = load_checkpoint(path)
     torch.rand(100)  # move the RNG on, as training after the checkpoint would
@@ -99,8 +100,9 @@ def test_a_restored_trainer_makes_exactly_the_update_the_original_would(tmp_path
     # ...and the next update from the same rollout is the same, Adam's moments included
     rollout = first.pool.interact(5)
     memory = [torch.zeros_like(m) for m in first.pool.prev_memory_states]
-    train_on_rollout(first.agent, first.optimizer, *rollout, memory)
-    train_on_rollout(second.agent, second.optimizer, *rollout, memory)
+    for t in (first, second):  # the statistics, restored, take in the same rewards alike
+        t.normalizer.returns[:] = 0  # (each game's running return is not kept: new games)
+        train_on_rollout(t.agent, t.optimizer, *rollout, memory, normalizer=t.normalizer)
     for a, b in zip(first.agent.parameters(), second.agent.parameters(), strict=True):
         assert torch.equal(a, b)
     for t in (first, second):

@@ -17,6 +17,8 @@ from kungfu_rl import (
     make_env,
     train_on_rollout,
 )
+from kungfu_rl.agent import standardise_frames
+from kungfu_rl.rewards import ReturnNormalizer
 
 
 @pytest.mark.parametrize(
@@ -84,6 +86,25 @@ def test_train_on_rollout_learns_as_kungfu_train_does_without_keywords():
     assert not torch.equal(by_default, _one_update(rollout, reward_scale=1.0, gae_lambda=1.0))
 
 
+def test_normalized_rewards_need_the_normalizer_and_go_through_it():
+    """The default reward mode divides by the return's running deviation: the normalizer
+    takes in the T real steps (not the placeholder), and the loss sees its output."""
+    assert Config().reward_mode == "normalize"
+    obs, actions, rewards, mask = _rollout_for_defaults()  # [B, T+1]
+    agent = RecurrentAgent((1, 42, 42), 3, hidden=8, channels=4)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3)
+    with pytest.raises(ValueError, match="needs normalizer="):
+        train_on_rollout(agent, optimizer, obs, actions, rewards, mask, agent.get_initial_state(3))
+    normalizer = ReturnNormalizer(3, Config().gamma)
+    through_it = _one_update((obs, actions, rewards, mask), normalizer=normalizer)
+    assert normalizer.count == 3 * 5  # B × T steps; the placeholder left out
+    by_hand = np.zeros_like(rewards)
+    by_hand[:, :-1] = ReturnNormalizer(3, Config().gamma)(rewards[:, :-1], mask[:, :-1])
+    assert 0 < np.abs(by_hand).max() < np.abs(rewards).max() / 10  # Kung-Fu's 100s shrunk
+    given = _one_update((obs, actions, by_hand, mask), reward_mode="scale", reward_scale=1.0)
+    assert torch.equal(through_it, given)
+
+
 def _rollout_for_defaults():
     rng = np.random.default_rng(1)
     B, T = 3, 5
@@ -96,11 +117,13 @@ def _rollout_for_defaults():
 
 
 def _one_update(rollout, *args, **kwargs):
-    """Parameters after one Adam step of a fixed small agent."""
+    """Parameters after one Adam step of a fixed small agent (a fresh normalizer unless one
+    is given)."""
     torch.manual_seed(0)
     agent = RecurrentAgent((1, 42, 42), 3, hidden=8, channels=4)
     optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3)
     memory = agent.get_initial_state(3)
+    kwargs.setdefault("normalizer", ReturnNormalizer(3, Config().gamma))
     train_on_rollout(agent, optimizer, *rollout, memory, *args, **kwargs)
     return torch.cat([p.detach().flatten() for p in agent.parameters()])
 
@@ -138,7 +161,8 @@ def test_train_on_rollout_updates_and_reports():
     pool = EnvPool(agent, CountdownEnv, n_parallel_games=4, seed=0)
     memory = [m.clone() for m in pool.prev_memory_states]
     before = [p.detach().clone() for p in agent.parameters()]
-    metrics = train_on_rollout(agent, optimizer, *pool.interact(6), memory)
+    normalizer = ReturnNormalizer(4, Config().gamma)
+    metrics = train_on_rollout(agent, optimizer, *pool.interact(6), memory, normalizer=normalizer)
     assert set(metrics) >= {"loss/total", "loss/policy", "loss/value", "loss/entropy"}
     assert np.isfinite(list(metrics.values())).all()
     assert metrics["loss/skipped"] == 0
@@ -155,7 +179,9 @@ def test_non_finite_loss_skips_the_step():
     rewards = rewards.copy()
     rewards[0, 0] = np.nan
     before = [p.detach().clone() for p in agent.parameters()]
-    metrics = train_on_rollout(agent, optimizer, obs, actions, rewards, is_not_done, memory)
+    metrics = train_on_rollout(
+        agent, optimizer, obs, actions, rewards, is_not_done, memory, reward_mode="scale"
+    )
     assert metrics["loss/skipped"] == 1
     for p, q in zip(agent.parameters(), before, strict=True):
         assert torch.equal(p, q)
@@ -169,7 +195,7 @@ def _one_sgd_update(obs, actions, rewards, mask, value_ends=None):
     memory = tuple(torch.randn(2, 8) for _ in range(2))  # mid-game memory
     train_on_rollout(
         agent, optimizer, obs, actions, rewards, mask, memory,
-        gae_lambda=1.0, max_grad_norm=1e9, value_ends=value_ends,
+        reward_mode="scale", gae_lambda=1.0, max_grad_norm=1e9, value_ends=value_ends,
     )  # fmt: skip
     return torch.cat([p.detach().flatten() for p in agent.parameters()])
 
@@ -203,10 +229,12 @@ def test_value_ends_cut_the_returns_but_not_the_memory():
     assert not torch.allclose(cut_returns, _one_sgd_update(obs, actions, rewards, game_end))
 
 
-def test_channels_last_convolutions_give_the_channels_first_outputs():
+@pytest.mark.parametrize("input_norm", ["none", "frame"])
+def test_channels_last_convolutions_give_the_channels_first_outputs(input_norm):
     """The agent keeps its conv stack channels-last (faster on CPU); the numbers must not move."""
     torch.manual_seed(0)
-    agent = RecurrentAgent((1, 42, 42), 5, hidden=16, channels=8)
+    agent = RecurrentAgent((1, 42, 42), 5, hidden=16, channels=8, input_norm=input_norm)
+    scaled = standardise_frames if input_norm == "frame" else (lambda x: x)
     obs = torch.randint(0, 256, (6, 4, 1, 42, 42), dtype=torch.uint8)
     mask = (torch.rand(6, 4) > 0.2).float()
     memory = tuple(torch.randn(4, 16) for _ in range(2))
@@ -215,7 +243,7 @@ def test_channels_last_convolutions_give_the_channels_first_outputs():
     fast_grads = [p.grad.clone() for p in agent.conv.parameters()]
     agent.zero_grad()
     agent.conv.to(memory_format=torch.contiguous_format)
-    agent.encode_conv = lambda x: agent.conv(x.float() / 255.0)  # the plain path
+    agent.encode_conv = lambda x: agent.conv(scaled(x.float() / 255.0))  # the plain path
     assert agent.conv[0].weight.is_contiguous()
     logits, values, _ = agent.unroll(obs, memory, mask)
     logits.sum().backward()

@@ -5,8 +5,10 @@ The notebook's names:
     env = make_env()                      # (1, 42, 42) float32 in [0, 1], 14 actions
     agent = RecurrentAgent(env.observation_space.shape, env.action_space.n)
     pool = EnvPool(agent, make_env, n_parallel_games=16)
+    normalizer = ReturnNormalizer(16, gamma=0.99)            # one, kept across updates
     obs, actions, rewards, is_not_done = pool.interact(20)   # [games, time, ...]
-    train_on_rollout(agent, optimizer, obs, actions, rewards, is_not_done, memory)
+    train_on_rollout(agent, optimizer, obs, actions, rewards, is_not_done, memory,
+                     normalizer=normalizer)
     evaluate(agent, env, n_games=3)       # raw game scores
 """
 
@@ -17,6 +19,7 @@ from .evaluate import evaluate
 from .launch import resume, train
 from .loading import load_agent
 from .pool import EnvPool
+from .rewards import ReturnNormalizer
 from .update import train_on_rollout
 
 __version__ = "0.1.0"
@@ -25,6 +28,7 @@ __all__ = [
     "Config",
     "EnvPool",
     "RecurrentAgent",
+    "ReturnNormalizer",
     "UpdateSettings",
     "evaluate",
     "load_agent",

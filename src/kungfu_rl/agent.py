@@ -54,7 +54,8 @@ class RecurrentAgent(nn.Module):
     With `core="gru"` a GRUCell replaces the LSTM; with `core="none"` the memory is left
     out: the policy sees one frame and remembers nothing.
     `init="orthogonal"` starts from orthogonal weights with a near-silent policy head;
-    `input_norm="frame"` standardises each frame (`standardise_frames`) before the convs.
+    `input_norm="frame"` (the default, as `Config`'s) standardises each frame
+    (`standardise_frames`) before the convs, `"none"` only divides pixels by 255.
     With `precision="bf16"` the conv stack computes in bfloat16 (autocast; the weights,
     the dense layer, the LSTM and the heads stay float32). On a CPU with native bf16 the
     replay's conv forward + backward ran 2.8× faster, the acting step 1.1× faster
@@ -71,7 +72,7 @@ class RecurrentAgent(nn.Module):
         channels: int = 32,
         precision: str = "fp32",
         init: str = "torch",
-        input_norm: str = "none",
+        input_norm: str = "frame",
     ):
         super().__init__()
         if core not in CORES:

@@ -342,7 +342,7 @@ class Trainer:
     def iterate(self, sync: GradientSync | None = None) -> dict[str, float]:
         """One iteration: play a rollout of every game, then one update from it.
 
-        The rollout keeps uint8 pixels (the agent divides by 255 at its first layer); the
+        The rollout keeps uint8 pixels (the agent scales them at its first layer); the
         replay runs the conv stack on all T×B frames in one call. Returns the metrics.
         """
         c = self.config
@@ -350,19 +350,16 @@ class Trainer:
             group["lr"] = c.lr_at(self.frames)
         memory = tuple(m.clone() for m in self.pool.prev_memory_states)
         rollout = self.pool.play(c.rollout_len + 1)
-        rewards = rollout.rewards
-        if self.normalizer is not None:  # the last entry is a placeholder: zero, left out
-            rewards = np.zeros_like(rollout.rewards)  # [B, T+1]
-            rewards[:, :-1] = self.normalizer(rollout.rewards[:, :-1], rollout.is_not_done[:, :-1])
         return train_on_rollout(
             self.agent,
             self.optimizer,
             rollout.observations,
             rollout.actions,
-            rewards,
+            rollout.rewards,
             rollout.is_not_done,
             memory,
             c.update_settings,
+            normalizer=self.normalizer,
             value_ends=rollout.life_lost if c.cut_at_life_loss else None,
             sync=sync,
         )

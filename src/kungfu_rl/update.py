@@ -12,7 +12,7 @@ from .agent import RecurrentAgent
 from .config import UpdateSettings
 from .loss import actor_critic_loss
 from .returns import gae_advantages
-from .rewards import rewards_for_loss
+from .rewards import ReturnNormalizer, rewards_for_loss
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -35,6 +35,7 @@ def train_on_rollout(
     prev_memory_states: Sequence[torch.Tensor],
     settings: UpdateSettings | None = None,
     *,
+    normalizer: ReturnNormalizer | None = None,
     value_ends: ArrayLike | None = None,
     sync: Callable[[list[torch.Tensor], bool], bool] | None = None,
     **overrides: float,
@@ -48,8 +49,10 @@ def train_on_rollout(
 
     `settings` (default: `UpdateSettings()`, whose values are `Config`'s, so this learns as
     `kungfu train` does); keywords such as `reward_scale=1.0` override single fields. With
-    `reward_mode="normalize"` the rewards are taken as given: divide them first with a
-    `rewards.ReturnNormalizer`, as the trainer does.
+    `reward_mode="normalize"` (the default) pass the `normalizer`
+    (`ReturnNormalizer(games, gamma)`, one kept across updates, as the trainer
+    does): it takes in this rollout's rewards and divides them by the return's running
+    deviation; without it a ValueError says so.
     The replay zeroes memory where the pool did; returns are cut at episode ends and
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
     `value_ends` [B, T+1] (1 where a life was lost, say) also cuts the returns there,
@@ -60,6 +63,8 @@ def train_on_rollout(
     Returns the loss metrics and the gradient norm.
     """
     s = dataclasses.replace(settings or UpdateSettings(), **overrides)
+    if s.reward_mode == "normalize":
+        rewards = _normalized(rewards, is_not_done, normalizer)
     device = agent.device
     obs = _time_major(states, device)  # [T+1, B, C, H, W]
     act = _time_major(actions, device, torch.int64)  # [T+1, B]
@@ -74,6 +79,23 @@ def train_on_rollout(
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
     loss, metrics = _replay_loss(agent, obs, act, rew, mask, cut, memory, s)
     return _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
+
+
+def _normalized(
+    rewards: ArrayLike, is_not_done: ArrayLike, normalizer: ReturnNormalizer | None
+) -> np.ndarray:
+    """rewards [B, T+1] divided by `normalizer` (which takes them in); the last entry is a
+    placeholder, left out of the statistics and returned as 0."""
+    if normalizer is None:
+        raise ValueError(
+            'reward_mode="normalize" needs normalizer=kungfu_rl.ReturnNormalizer(games, gamma), '
+            'one kept across updates (or reward_mode="scale" or "clip")'
+        )
+    raw = torch.as_tensor(rewards).detach().cpu().numpy()  # [B, T+1]
+    alive = torch.as_tensor(is_not_done).detach().cpu().numpy()
+    out = np.zeros(raw.shape, dtype=np.float32)
+    out[:, :-1] = normalizer(raw[:, :-1], alive[:, :-1])
+    return out
 
 
 def _replay_loss(
