@@ -15,7 +15,9 @@ The JSON (`benchmarks/results/score-<tag>.json`) holds per seed: the 20 scores a
 statistics, frames, wall time of training (the run's own clock, `time/elapsed_s`, summed
 over the sessions of a resumed run), the frames and minutes at which training games first
 averaged 10,000 (over the last 100 games); `bench_report.write_report` adds the machine's
-load, CPU count and versions.
+load, CPU count and versions. A JSON that exists already keeps its other seeds whose run
+folders finished (`--seeds 3 4` adds two seeds to a JSON of 0-2; its command then names all
+five, and its note stays unless `--note` gives another); `--replace` writes only `--seeds`.
 """
 
 from __future__ import annotations
@@ -123,6 +125,37 @@ def command_line(argv: list[str]) -> str:
     return " ".join(["python benchmarks/score.py", *kept])
 
 
+def with_seeds(command: str, seeds: list[int]) -> str:
+    """`command` (this script's) with its --seeds values replaced by `seeds`."""
+    words, out, i = command.split(" "), [], 0
+    while i < len(words):
+        out.append(words[i])
+        if words[i] == "--seeds":
+            out += [str(s) for s in seeds]
+            i += 1
+            while i < len(words) and not words[i].startswith("-"):
+                i += 1
+            continue
+        i += 1
+    if "--seeds" not in words:
+        at = out.index("--") if "--" in out else len(out)
+        out[at:at] = ["--seeds", *map(str, seeds)]
+    return " ".join(out)
+
+
+def earlier_results(out: Path, runs_dir: Path, tag: str, seeds: list[int]) -> tuple[list[int], str]:
+    """The seeds the JSON `out` holds beside `seeds` whose run folders finished, and its note:
+    a run of this script with other seeds adds to the JSON rather than replacing it."""
+    try:
+        old = json.loads(out.read_text())
+        recorded = [int(r["seed"]) for r in old["results"]]
+        note = str(old.get("note", ""))
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or not this script's
+        return [], ""
+    finished = [s for s in recorded if any((runs_dir / f"{tag}-seed{s}").glob("eval-final-*"))]
+    return [s for s in finished if s not in seeds], note
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -136,12 +169,22 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
     parser.add_argument("--parallel", action="store_true", help="train all seeds at once")
     parser.add_argument("--retrain", action="store_true", help="delete and retrain runs")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="write only --seeds' results (default: the JSON's other finished seeds are kept)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--note", default="", help="said in the JSON and the README table")
     parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
     args = parser.parse_args()
     out = args.out or Path(f"benchmarks/results/score-{args.tag}.json")
 
+    kept, old_note = [], ""
+    if not args.replace:
+        kept, old_note = earlier_results(out, args.runs_dir, args.tag, args.seeds)
+    if kept:
+        print(f"keeping seeds {kept} of {out} (--replace to drop them)", flush=True)
     runs = {s: args.runs_dir / f"{args.tag}-seed{s}" for s in args.seeds}
     todo = []  # seeds to train
     for seed, run in runs.items():
@@ -182,8 +225,9 @@ def main() -> None:
     for seed in todo:  # how the run trained, with the load and versions it trained with
         write_report({"parallel_runs": len(todo) if args.parallel else 1}, runs[seed] / SIDECAR)
 
+    runs.update({s: args.runs_dir / f"{args.tag}-seed{s}" for s in kept})
     results = []
-    for seed, run in runs.items():
+    for seed, run in sorted(runs.items()):
         record = final_eval(run, args.games)
         if record is None:
             print("$ kungfu eval", run, "--games", args.games, flush=True)
@@ -211,11 +255,11 @@ def main() -> None:
     means = [r["eval"]["mean"] for r in results]
     summary = {
         "tag": args.tag,
-        "command": command_line(sys.argv[1:]),
+        "command": with_seeds(command_line(sys.argv[1:]), sorted(runs)),
         "results": results,
         "passed": sum(m >= BAR for m in means),
         "mean_of_means": sum(means) / len(means),
-        "note": args.note,
+        "note": args.note or old_note,
         "load_before": load_before,
         "load_after": load(),
         "eval_versions": record["versions"],  # what the last evaluation ran on

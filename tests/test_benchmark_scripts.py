@@ -129,6 +129,26 @@ def test_write_report_refuses_a_report_that_sets_its_fields(tmp_path, monkeypatc
     assert not (tmp_path / "r.json").exists()
 
 
+def test_a_score_json_gains_seeds_rather_than_losing_them(tmp_path, monkeypatch):
+    score = _load("score", monkeypatch)
+    out, runs = tmp_path / "score-t.json", tmp_path / "runs"
+    assert score.earlier_results(out, runs, "t", [3]) == ([], "")  # no JSON yet
+    out.write_text(json.dumps({"results": [{"seed": s} for s in (0, 1, 2)], "note": "n"}))
+    for seed in (0, 2):  # seed 1's run folder is gone, seed 2's finished, 0 is asked again
+        (runs / f"t-seed{seed}").mkdir(parents=True)
+        (runs / f"t-seed{seed}" / "eval-final-1.json").write_text("{}")
+    assert score.earlier_results(out, runs, "t", [0, 3]) == ([2], "n")
+    out.write_text("{not json")
+    assert score.earlier_results(out, runs, "t", [3]) == ([], "")
+    command = "python benchmarks/score.py --tag t --seeds 3 4 --parallel -- --core gru"
+    assert score.with_seeds(command, [0, 3, 4]) == (
+        "python benchmarks/score.py --tag t --seeds 0 3 4 --parallel -- --core gru"
+    )
+    assert score.with_seeds("python benchmarks/score.py --tag t -- --lr 1", [0, 1, 2]) == (
+        "python benchmarks/score.py --tag t --seeds 0 1 2 -- --lr 1"
+    )
+
+
 def test_scripts_import_no_removed_package_names():
     """The kept scripts follow the package's API (no trainer helpers, no acting graph)."""
     for path in sorted(BENCHMARKS.glob("*.py")):
