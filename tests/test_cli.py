@@ -113,6 +113,22 @@ def test_plot_compares_runs_in_one_png(run_dir, tmp_path):
     assert result.returncode == 2 and "--labels" in result.stderr
 
 
+def test_seeds_under_one_label_share_a_colour_and_a_legend_entry(run_dir, tmp_path, monkeypatch):
+    from kungfu_rl import plots
+
+    drawn = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, out, title: drawn.setdefault("fig", fig))
+    metrics = run_dir / "metrics.csv"
+    plots.plot_comparison([("LSTM", metrics), ("LSTM", metrics), ("none", metrics)], tmp_path)
+    ax = drawn["fig"].axes[0]
+    curves = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    assert len(curves) == 3  # every run is drawn, none is dropped for sharing a name
+    assert curves[0].get_color() == curves[1].get_color() != curves[2].get_color()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend.count("LSTM: training games, EWMA@10") == 1
+    assert "none: training games, EWMA@10" in legend
+
+
 @pytest.mark.parametrize(
     "args, words",
     [

@@ -175,7 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument(
         "--out", type=Path, help="PNG to write (default: RUN/plots/learning_curves.png)"
     )
-    plot.add_argument("--labels", nargs="+", help="legend names of the runs (default: folders)")
+    plot.add_argument(
+        "--labels",
+        nargs="+",
+        help="legend names of the runs (default: folders); a name given twice, one colour",
+    )
     report = sub.add_parser("report", help="write RUN/report.html, a one-page run report")
     report.add_argument("run", type=Path, help="a run folder")
     sub.add_parser("games", help="list the games ale-py carries, with the score of those measured")
@@ -399,9 +403,9 @@ def _cmd_plot(args: argparse.Namespace) -> int:
             out = args.out or run / "plots" / "learning_curves.png"
             out = plot_learning_curves(run / "metrics.csv", out, title=labels[0])
         else:
-            metrics = {
-                label: run / "metrics.csv" for label, run in zip(labels, args.runs, strict=True)
-            }
+            metrics = [
+                (label, run / "metrics.csv") for label, run in zip(labels, args.runs, strict=True)
+            ]
             out = plot_comparison(metrics, args.out)
     except ValueError as e:
         raise UsageError(str(e)) from None

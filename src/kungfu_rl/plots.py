@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -104,24 +105,32 @@ def plot_learning_curves(metrics_csv: Path, out_png: Path, title: str = "") -> P
     return _save(fig, out_png, title)
 
 
-def plot_comparison(runs: dict[str, Path], out_png: Path, title: str = "") -> Path:
+def plot_comparison(runs: Sequence[tuple[str, Path]], out_png: Path, title: str = "") -> Path:
     """Several runs' scores in one figure: against frames, and against wall-clock minutes.
 
-    `runs` maps a legend label to a metrics.csv. Training-game scores are drawn as an EWMA
+    `runs` is (legend label, metrics.csv) pairs; runs with the same label (seeds of one
+    setting) share a colour and one legend entry. Training-game scores are drawn as an EWMA
     (span 10), evaluation means (full games) as dots of the same colour.
     """
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
-    for i, (label, metrics_csv) in enumerate(runs.items()):
+    colors: dict[str, str] = {}
+    for label, metrics_csv in runs:
         m = _metrics(metrics_csv)
-        color = f"C{i}"
+        first = label not in colors
+        color = colors.setdefault(label, f"C{len(colors)}")
         for ax, x in (
             (axes[0], np.asarray(m["frames"]) / 1e6),
             (axes[1], np.asarray(m["time/elapsed_s"]) / 60),
         ):
             xs, ys = _finite(x, m["rollout/episode_score"])
-            ax.plot(xs, ewma(ys, span=10), color=color, label=f"{label}: training games, EWMA@10")
+            ax.plot(
+                xs,
+                ewma(ys, span=10),
+                color=color,
+                label=f"{label}: training games, EWMA@10" if first else None,
+            )
             xs, ys = _finite(x, m["eval/score_mean"])
-            ax.plot(xs, ys, "o", color=color, label=f"{label}: evaluation mean")
+            ax.plot(xs, ys, "o", color=color, label=f"{label}: evaluation mean" if first else None)
     axes[0].set_xlabel("frames (millions)")
     axes[1].set_xlabel("wall-clock minutes")
     axes[0].set_ylabel("game score")
