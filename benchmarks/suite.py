@@ -16,7 +16,8 @@ frames, the run's wall time, the 20-game mean/median/min/max, the mean of the la
 training games, the training curve, the config and the command; `bench_report` adds the
 machine, its load and the commit. `--doc` (also done after every run) rebuilds
 `docs/suite.md`, its curves PNG, and the table `kungfu games` marks measured games from
-(`src/kungfu_rl/measured_games.json`), from those JSONs alone; `--doc-tag` picks the
+(`src/kungfu_rl/measured_games.json`, rewritten only when a figure in it changes), from
+those JSONs alone; `--doc-tag` picks the
 settings the main table shows (default: `defaults`).
 """
 
@@ -294,8 +295,20 @@ def write_doc(doc_tag: str) -> None:
     results = read_results()
     draw_curves(results, doc_tag, CURVES)
     DOC.write_text(build_doc(results, doc_tag))
-    write_report({"games": measured_games(results, doc_tag)}, MEASURED)
+    games = measured_games(results, doc_tag)
+    if games_in(MEASURED) == games:  # unchanged: keep its machine, load and commit as they are
+        print(f"wrote {DOC}; {MEASURED} unchanged")
+        return
+    write_report({"games": games}, MEASURED)
     print(f"wrote {DOC}, {MEASURED}")
+
+
+def games_in(table: Path) -> dict | None:
+    """The "games" of a measured-games JSON, or None where there is none to read."""
+    try:
+        return json.loads(table.read_text())["games"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def main() -> None:

@@ -206,6 +206,10 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
     assert not suite.draw_curves(results, "other", tmp_path / "none.png")
     measured = suite.measured_games(results, "defaults")
     assert measured == {"Pong": {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}}
+    table = tmp_path / "measured.json"
+    assert suite.games_in(table) is None
+    table.write_text(json.dumps({"games": measured, "versions": {"git_commit": "abc"}}))
+    assert suite.games_in(table) == measured  # what write_doc compares before it rewrites
 
 
 def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
