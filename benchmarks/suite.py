@@ -17,8 +17,7 @@ training games, the training curve, the config and the command; `bench_report` a
 machine, its load and the commit. `--doc` (also done after every run) rebuilds
 `docs/suite.md`, its curves PNG, and the table `kungfu games` marks measured games from
 (`src/kungfu_rl/measured_games.json`, rewritten only when a figure in it changes), from
-those JSONs alone; `--doc-tag` picks the
-settings the main table shows (default: `defaults`).
+those JSONs alone; `--doc-tag` picks the settings the main table shows (default: `defaults`).
 """
 
 from __future__ import annotations
