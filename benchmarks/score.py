@@ -156,6 +156,22 @@ def earlier_results(out: Path, runs_dir: Path, tag: str, seeds: list[int]) -> tu
     return [s for s in finished if s not in seeds], note
 
 
+HOW_IT_RAN = {"seed", "run_name", "runs_dir", "device", "precision"}
+HOW_IT_RAN |= {"torch_threads", "env_threads", "acting_threads"}
+"""Config keys that may differ between the seeds of one JSON: where and how a run ran, not
+what it learned with (precision: "auto" resolves per machine)."""
+
+
+def settings_that_differ(configs: list[dict]) -> str:
+    """'' when every config agrees on every setting outside HOW_IT_RAN, else the first that
+    does not, with its values."""
+    for key in sorted({k for c in configs for k in c} - HOW_IT_RAN):
+        values = {repr(c.get(key)) for c in configs}
+        if len(values) > 1:
+            return f"{key}: {', '.join(sorted(values))}"
+    return ""
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -234,16 +250,17 @@ def main() -> None:
             subprocess.run(kungfu("eval", str(run), "--games", str(args.games)), check=True)
             record = newest_eval(run)
         config = dataclasses.asdict(read_config(run))
-        sidecar = run / SIDECAR
+        sidecar = json.loads((run / SIDECAR).read_text()) if (run / SIDECAR).exists() else {}
         results.append(
             {
                 "seed": seed,
                 "run": str(run),
                 "frames": record["frames"],
                 "train_wall_s": train_seconds(run / "metrics.csv"),
+                **({"parallel_runs": sidecar["parallel_runs"]} if sidecar else {}),
                 **(
-                    {"parallel_runs": json.loads(sidecar.read_text())["parallel_runs"]}
-                    if sidecar.exists()
+                    {"train_commit": sidecar["versions"].get("git_commit")}
+                    if "versions" in sidecar
                     else {}
                 ),
                 "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores", "seed")},
@@ -252,6 +269,12 @@ def main() -> None:
             }
         )
         print(f"seed {seed}: 20-game mean {record['mean']:.0f}", flush=True)
+    differ = settings_that_differ([r["config"] for r in results])
+    if differ:
+        raise SystemExit(
+            f"the seeds of {args.tag} were trained with different settings ({differ}): "
+            "another --tag, or --replace to keep only --seeds"
+        )
     means = [r["eval"]["mean"] for r in results]
     summary = {
         "tag": args.tag,

@@ -149,6 +149,14 @@ def test_a_score_json_gains_seeds_rather_than_losing_them(tmp_path, monkeypatch)
     )
 
 
+def test_seeds_of_one_json_must_share_their_learning_settings(monkeypatch):
+    score = _load("score", monkeypatch)
+    same = [{"lr": 3e-4, "seed": s, "torch_threads": s} for s in (0, 1)]
+    assert score.settings_that_differ(same) == ""  # seeds and threads may differ
+    other = [*same, {"lr": 1e-3, "seed": 2, "torch_threads": 0}]
+    assert score.settings_that_differ(other) == "lr: 0.0003, 0.001"
+
+
 def test_scripts_import_no_removed_package_names():
     """The kept scripts follow the package's API (no trainer helpers, no acting graph)."""
     for path in sorted(BENCHMARKS.glob("*.py")):

@@ -24,6 +24,8 @@ def test_packaged_config_builds_the_current_network():
     # load_agent loads strictly: every tensor of today's network, no more, no fewer
     assert set(loaded.agent.state_dict()) == set(loaded.payload["model"])
     assert loaded.config.core in ("lstm", "gru", "none")
+    # settings without weights of their own must reach the network too (the input scaling)
+    assert loaded.agent.input_norm == loaded.config.input_norm
 
 
 def test_the_json_beside_it_says_how_it_was_made():

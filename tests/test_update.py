@@ -83,7 +83,8 @@ def test_train_on_rollout_learns_as_kungfu_train_does_without_keywords():
     rollout = _rollout_for_defaults()
     by_default = _one_update(rollout)
     assert torch.equal(by_default, _one_update(rollout, Config().update_settings))
-    assert not torch.equal(by_default, _one_update(rollout, reward_scale=1.0, gae_lambda=1.0))
+    assert not torch.equal(by_default, _one_update(rollout, reward_mode="scale"))
+    assert not torch.equal(by_default, _one_update(rollout, gae_lambda=1.0))
 
 
 def test_normalized_rewards_need_the_normalizer_and_go_through_it():
@@ -103,6 +104,15 @@ def test_normalized_rewards_need_the_normalizer_and_go_through_it():
     assert 0 < np.abs(by_hand).max() < np.abs(rewards).max() / 10  # Kung-Fu's 100s shrunk
     given = _one_update((obs, actions, by_hand, mask), reward_mode="scale", reward_scale=1.0)
     assert torch.equal(through_it, given)
+    as_tensors = [torch.from_numpy(np.ascontiguousarray(x)) for x in (obs, actions, rewards, mask)]
+    assert torch.equal(through_it, _one_update(as_tensors))  # torch inputs alike
+    with pytest.raises(ValueError, match="keeps 2 games' returns, the rollout has 3"):
+        _one_update((obs, actions, rewards, mask), normalizer=ReturnNormalizer(2, 0.99))
+    one_step = (obs[:, :1], actions[:, :1], rewards[:, :1], mask[:, :1])
+    normalizer = ReturnNormalizer(3, 0.99)
+    with pytest.raises(ValueError, match="at least 2 observations"):
+        _one_update(one_step, normalizer=normalizer)
+    assert normalizer.count == 0  # refused before it took anything in
 
 
 def _rollout_for_defaults():

@@ -85,8 +85,11 @@ def describe(args: argparse.Namespace, payload: dict, config: Config) -> dict:
     e = result["eval"]
     # score.py evaluates with kungfu eval's default seed unless its record says otherwise
     eval_seed = e.get("seed", 12345)
+    sidecar = args.run / "score-train.json"  # score.py's record of how the run trained
+    trained_on = json.loads(sidecar.read_text()) if sidecar.exists() else {}
     commit = (
-        score.get("versions", {}).get("git_commit")
+        trained_on.get("versions", {}).get("git_commit")
+        or score.get("versions", {}).get("git_commit")
         or subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip()

@@ -4,7 +4,8 @@ Every observation the agent ever sees, in the training pool and in evaluation, g
 `preprocess`: crop the game's play area, resize the ALE grayscale frame to 42×42 with
 INTER_AREA, keep uint8. The single-game env divides by 255 to give the notebook's float32
 in [0, 1]; the pool keeps uint8 and the agent divides at its first layer, which gives the
-same float32 values bit for bit.
+same float32 values bit for bit (and then, with `input_norm="frame"`, the default,
+standardises each frame inside the network, whichever way the frame came).
 """
 
 from __future__ import annotations

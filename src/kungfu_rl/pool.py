@@ -71,7 +71,8 @@ class Rollout(NamedTuple):
     is_not_done[b, t] = 0 where game b ended at step t (its memory is zeroed after it);
     life_lost[b, t] = 1 where game b lost a life at step t and goes on.
     Atari observations are uint8 pixels here (the trainer's fast path; the agent divides
-    by 255 at its first layer); `EnvPool.interact` gives them as `make_env` does.
+    by 255 at its first layer, then standardises each frame by default);
+    `EnvPool.interact` gives them as `make_env` does.
     """
 
     observations: np.ndarray

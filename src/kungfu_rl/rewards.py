@@ -19,7 +19,7 @@ EPSILON = 1e-8
 
 def rewards_for_loss(rewards: torch.Tensor, mode: str, scale: float) -> torch.Tensor:
     """rewards [T, B] as the loss sees them: times `scale` ("scale"), clipped to [-1, 1]
-    ("clip"), or as given ("normalize": the trainer's ReturnNormalizer divided them)."""
+    ("clip"), or as given ("normalize": `train_on_rollout`'s ReturnNormalizer divided them)."""
     if mode == "scale":
         return rewards * scale
     if mode == "clip":

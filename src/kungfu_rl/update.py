@@ -48,7 +48,7 @@ def train_on_rollout(
     the pool's memory before the rollout, a tuple of [B, hidden] tensors.
 
     `settings` (default: `UpdateSettings()`, whose values are `Config`'s, so this learns as
-    `kungfu train` does); keywords such as `reward_scale=1.0` override single fields. With
+    `kungfu train` does); keywords such as `reward_mode="clip"` override single fields. With
     `reward_mode="normalize"` (the default) pass the `normalizer`
     (`ReturnNormalizer(games, gamma)`, one kept across updates, as the trainer
     does): it takes in this rollout's rewards and divides them by the return's running
@@ -63,19 +63,19 @@ def train_on_rollout(
     Returns the loss metrics and the gradient norm.
     """
     s = dataclasses.replace(settings or UpdateSettings(), **overrides)
-    if s.reward_mode == "normalize":
-        rewards = _normalized(rewards, is_not_done, normalizer)
     device = agent.device
     obs = _time_major(states, device)  # [T+1, B, C, H, W]
+    T = obs.shape[0] - 1  # transitions; obs[T] is only bootstrapped from
+    if T < 1:
+        raise ValueError("a rollout needs at least 2 observations (interact(n_steps >= 2))")
+    if s.reward_mode == "normalize":
+        rewards = _normalized(rewards, is_not_done, normalizer)
     act = _time_major(actions, device, torch.int64)  # [T+1, B]
     rew = _time_major(rewards, device, torch.float32)
     mask = _time_major(is_not_done, device, torch.float32)
     cut = mask
     if value_ends is not None:
         cut = mask * (1 - _time_major(value_ends, device, torch.float32))
-    T = obs.shape[0] - 1  # transitions; obs[T] is only bootstrapped from
-    if T < 1:
-        raise ValueError("a rollout needs at least 2 observations (interact(n_steps >= 2))")
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
     loss, metrics = _replay_loss(agent, obs, act, rew, mask, cut, memory, s)
     return _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
@@ -91,11 +91,22 @@ def _normalized(
             'reward_mode="normalize" needs normalizer=kungfu_rl.ReturnNormalizer(games, gamma), '
             'one kept across updates (or reward_mode="scale" or "clip")'
         )
-    raw = torch.as_tensor(rewards).detach().cpu().numpy()  # [B, T+1]
-    alive = torch.as_tensor(is_not_done).detach().cpu().numpy()
+    raw, alive = _numpy(rewards), _numpy(is_not_done)  # [B, T+1]
+    if raw.shape[0] != normalizer.returns.shape[0]:
+        raise ValueError(
+            f"the normalizer keeps {normalizer.returns.shape[0]} games' returns, "
+            f"the rollout has {raw.shape[0]} games"
+        )
     out = np.zeros(raw.shape, dtype=np.float32)
     out[:, :-1] = normalizer(raw[:, :-1], alive[:, :-1])
     return out
+
+
+def _numpy(x: ArrayLike) -> np.ndarray:
+    """A float32 numpy copy or view of x, from numpy or from a torch tensor on any device."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float32)
 
 
 def _replay_loss(
