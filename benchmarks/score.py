@@ -143,6 +143,11 @@ def with_seeds(command: str, seeds: list[int]) -> str:
     return " ".join(out)
 
 
+def run_folder(runs_dir: Path, tag: str, seed: int) -> Path:
+    """Where seed `seed` of `tag` trains: `<runs-dir>/<tag>-seed<S>`."""
+    return runs_dir / f"{tag}-seed{seed}"
+
+
 def earlier_results(out: Path, runs_dir: Path, tag: str, seeds: list[int]) -> tuple[list[int], str]:
     """The seeds the JSON `out` holds beside `seeds` whose run folders finished, and its note:
     a run of this script with other seeds adds to the JSON rather than replacing it."""
@@ -152,7 +157,7 @@ def earlier_results(out: Path, runs_dir: Path, tag: str, seeds: list[int]) -> tu
         note = str(old.get("note", ""))
     except (OSError, ValueError, KeyError, TypeError):  # none yet, or not this script's
         return [], ""
-    finished = [s for s in recorded if any((runs_dir / f"{tag}-seed{s}").glob("eval-final-*"))]
+    finished = [s for s in recorded if any(run_folder(runs_dir, tag, s).glob("eval-final-*"))]
     return [s for s in finished if s not in seeds], note
 
 
@@ -201,7 +206,7 @@ def main() -> None:
         kept, old_note = earlier_results(out, args.runs_dir, args.tag, args.seeds)
     if kept:
         print(f"keeping seeds {kept} of {out} (--replace to drop them)", flush=True)
-    runs = {s: args.runs_dir / f"{args.tag}-seed{s}" for s in args.seeds}
+    runs = {s: run_folder(args.runs_dir, args.tag, s) for s in args.seeds}
     todo = []  # seeds to train
     for seed, run in runs.items():
         if args.retrain:
@@ -241,7 +246,7 @@ def main() -> None:
     for seed in todo:  # how the run trained, with the load and versions it trained with
         write_report({"parallel_runs": len(todo) if args.parallel else 1}, runs[seed] / SIDECAR)
 
-    runs.update({s: args.runs_dir / f"{args.tag}-seed{s}" for s in kept})
+    runs.update({s: run_folder(args.runs_dir, args.tag, s) for s in kept})
     results = []
     for seed, run in sorted(runs.items()):
         record = final_eval(run, args.games)
