@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 from bench_report import ROOT, write_report
-from score import final_eval, kungfu, load, moving_means, newest_eval, train_seconds
+from score import HOW_IT_RAN, final_eval, kungfu, load, moving_means, newest_eval, train_seconds
 
 from kungfu_rl.runfiles import read_config
 
@@ -310,6 +310,14 @@ def games_in(table: Path) -> dict | None:
         return None
 
 
+def settings_flags(train_args: list[str]) -> list[str]:
+    """The flags in `train_args` that change what a run learns: all but the machine's
+    (threads, device, precision), which say only how it ran (score.HOW_IT_RAN)."""
+    machine = {name.replace("_", "-") for name in HOW_IT_RAN}
+    flags = [a for a in train_args if a.startswith("--")]
+    return [f for f in flags if f[2:].split("=")[0].removeprefix("no-") not in machine]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", nargs="+", default=list(GAMES), metavar="GAME")
@@ -322,8 +330,10 @@ def main() -> None:
     parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
     args = parser.parse_args()
     args.frames = int(args.frames)
-    if args.train_args and args.tag == "defaults":
-        parser.error("extra flags change the settings: name them with --tag")
+    if args.tag == "defaults" and settings_flags(args.train_args):
+        parser.error(
+            f"{' '.join(settings_flags(args.train_args))} change the settings: name them with --tag"
+        )
     if not args.doc:
         for game in args.games:
             train_and_score(args, game)

@@ -220,6 +220,14 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
     assert suite.games_in(table) == measured  # what write_doc compares before it rewrites
 
 
+def test_suite_lets_machine_flags_run_under_the_defaults_tag(monkeypatch):
+    suite = _load("suite", monkeypatch)
+    machine = ["--torch-threads", "1", "--env-threads=1", "--precision", "fp32"]
+    assert suite.settings_flags(machine) == []
+    assert suite.settings_flags(["--lr", "1e-3", "--torch-threads", "1"]) == ["--lr"]
+    assert suite.settings_flags(["--reward-mode=clip"]) == ["--reward-mode=clip"]
+
+
 def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
     from kungfu_rl import envs
     from kungfu_rl.cli import main
