@@ -18,7 +18,8 @@ averaged 10,000 (over the last 100 games); `bench_report.write_report` adds the 
 load, CPU count and versions. A JSON that exists already keeps its other seeds whose run
 folders finished (`--seeds 3 4` adds two seeds to a JSON of 0-2; its command then names all
 five, and its note stays unless `--note` gives another); `--replace` writes only `--seeds`.
-"""
+Kept seeds must have learned with the settings of those about to train: checked before any
+training starts."""
 
 from __future__ import annotations
 
@@ -128,6 +129,9 @@ def command_line(argv: list[str]) -> str:
 def with_seeds(command: str, seeds: list[int]) -> str:
     """`command` (this script's) with its --seeds values replaced by `seeds`."""
     words, out, i = command.split(" "), [], 0
+    words = [
+        w for word in words for w in (word.split("=", 1) if word.startswith("--seeds=") else [word])
+    ]
     while i < len(words):
         out.append(words[i])
         if words[i] == "--seeds":
@@ -177,6 +181,36 @@ def settings_that_differ(configs: list[dict]) -> str:
     return ""
 
 
+def planned_config(train_args: list[str]) -> dict:
+    """The settings `kungfu train *train_args` would run with, as config.json records them
+    (less what is resolved as it starts: HOW_IT_RAN's machine settings)."""
+    from kungfu_rl.cli import UsageError, build_parser, given_settings
+    from kungfu_rl.config import Config, ConfigError
+
+    try:
+        given = given_settings(build_parser().parse_args(["train", *train_args]))
+        return dataclasses.asdict(Config.from_preset(**given).validate())
+    except (UsageError, ConfigError) as e:
+        raise SystemExit(f"kungfu train {' '.join(train_args)}: {e}") from None
+
+
+def check_kept_settings(planned: dict, kept: dict[int, Path]) -> None:
+    """SystemExit unless the runs of the `kept` seeds ({seed: run folder}) learned with the
+    `planned` settings of the seeds about to train."""
+    from kungfu_rl.config import ConfigError
+
+    try:
+        configs = [dataclasses.asdict(read_config(run)) for run in kept.values()]
+    except ConfigError as e:  # a kept seed's config.json is damaged
+        raise SystemExit(str(e)) from None
+    differ = settings_that_differ([planned, *configs])
+    if differ:
+        raise SystemExit(
+            f"seeds {sorted(kept)} were trained with other settings ({differ}): "
+            "another --tag, or --replace to keep only --seeds"
+        )
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -218,9 +252,12 @@ def main() -> None:
             )
         if not finished:
             todo.append(seed)
-    load_before = load()
     threads = ["--torch-threads", "1", "--env-threads", "1"] if args.parallel else []
     frames = ["--frames", str(int(args.frames))] if args.frames else []
+    if todo and kept:  # before hours of training, not after
+        planned = planned_config([*frames, *threads, *args.train_args])
+        check_kept_settings(planned, {s: run_folder(args.runs_dir, args.tag, s) for s in kept})
+    load_before = load()
     procs: dict[int, subprocess.Popen] = {}
     for seed in todo:
         cmd = kungfu(

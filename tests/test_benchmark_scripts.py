@@ -1,6 +1,7 @@
 """The benchmark scripts: the score benchmark's bookkeeping, and one JSON writer for all."""
 
 import ast
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -144,6 +145,9 @@ def test_a_score_json_gains_seeds_rather_than_losing_them(tmp_path, monkeypatch)
     assert score.with_seeds(command, [0, 3, 4]) == (
         "python benchmarks/score.py --tag t --seeds 0 3 4 --parallel -- --core gru"
     )
+    assert score.with_seeds("python benchmarks/score.py --tag t --seeds=3 -- --lr 1", [0, 3]) == (
+        "python benchmarks/score.py --tag t --seeds 0 3 -- --lr 1"
+    )
     assert score.with_seeds("python benchmarks/score.py --tag t -- --lr 1", [0, 1, 2]) == (
         "python benchmarks/score.py --tag t --seeds 0 1 2 -- --lr 1"
     )
@@ -155,6 +159,37 @@ def test_seeds_of_one_json_must_share_their_learning_settings(monkeypatch):
     assert score.settings_that_differ(same) == ""  # seeds and threads may differ
     other = [*same, {"lr": 1e-3, "seed": 2, "torch_threads": 0}]
     assert score.settings_that_differ(other) == "lr: 0.0003, 0.001"
+
+
+def test_score_refuses_other_settings_than_the_kept_seeds_before_training(tmp_path, monkeypatch):
+    from kungfu_rl.config import Config
+
+    score = _load("score", monkeypatch)
+    assert score.planned_config(["--preset", "long", "--torch-threads", "1"]) == {
+        **dataclasses.asdict(Config.from_preset("long")),
+        "torch_threads": 1,
+    }
+    runs, out = tmp_path / "runs", tmp_path / "score-t.json"
+    kept = runs / "t-seed0"
+    kept.mkdir(parents=True)
+    (kept / "eval-final-1.json").write_text("{}")
+    (kept / "config.json").write_text(Config(lr=1e-3, seed=0).to_json())
+    out.write_text(json.dumps({"results": [{"seed": 0}]}))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the settings were checked")
+
+    monkeypatch.setattr(score.subprocess, "Popen", no_training)
+    argv = ["score.py", "--tag", "t", "--seeds", "1", "--runs-dir", str(runs), "--out", str(out)]
+    monkeypatch.setattr(score.sys, "argv", [*argv, "--", "--torch-threads", "1"])
+    with pytest.raises(SystemExit, match=r"seeds \[0\] were trained with other settings \(lr: "):
+        score.main()
+    (kept / "config.json").write_text("{not json")
+    with pytest.raises(SystemExit, match=r"config\.json is unreadable"):
+        score.main()
+    monkeypatch.setattr(score.sys, "argv", [*argv, "--", "--lr", "-1"])
+    with pytest.raises(SystemExit, match="kungfu train --lr -1: --lr must be"):
+        score.main()
 
 
 def test_scripts_import_no_removed_package_names():

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from .loading import LoadedAgent
@@ -235,13 +235,21 @@ def _add_watch(watch: argparse.ArgumentParser) -> None:
     )
 
 
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The Config settings a parsed `kungfu train` command line names (flags not given are
+    absent, so that a preset's values and a resumed run's own stay theirs)."""
+    from .config import Config
+
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if f.name in args}
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .config import Config
     from .launch import resume, train
     from .progress import frames_per_second
     from .trainer import TrainingFailed, TrainingInterrupted
 
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if f.name in args}
+    given = given_settings(args)
     try:
         if args.resume is not None:
             result = resume(args.resume, given, progress=args.progress)
