@@ -204,7 +204,7 @@ def test_scripts_import_no_removed_package_names():
                 assert node.arg != "keep_features", f"{path.name} passes keep_features"
 
 
-def _suite_result(game, frames, mean, tag="defaults", seed=0):
+def _suite_result(game, frames, mean, tag="defaults", seed=0, schedule="constant"):
     return {
         "tag": tag,
         "game": game,
@@ -226,6 +226,7 @@ def _suite_result(game, frames, mean, tag="defaults", seed=0):
         ],
         "command": f"kungfu train --game {game} --frames {frames} --seed {seed}",
         "load_before": "0.10 0.20 0.30",
+        "config": {"lr_schedule": schedule},
     }
 
 
@@ -249,10 +250,30 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
     assert not suite.draw_curves(results, "other", tmp_path / "none.png")
     measured = suite.measured_games(results, "defaults")
     assert measured == {"Pong": {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}}
+    budget = doc.split("## 10M frames")[1].split("## Every run")[0]
+    assert "| Pong | 10M | 3.0 | 1.0 | 57% |" in budget  # (1 + 20.7) / (17.5 + 20.7)
+    assert "enough for: none measured. Not enough (40M frames learn clearly more): Pong." in budget
     table = tmp_path / "measured.json"
     assert suite.games_in(table) is None
     table.write_text(json.dumps({"games": measured, "versions": {"git_commit": "abc"}}))
     assert suite.games_in(table) == measured  # what write_doc compares before it rewrites
+
+
+def test_suite_takes_the_budget_curve_from_a_longer_constant_rate_run(monkeypatch):
+    suite = _load("suite", monkeypatch)
+    qbert = _suite_result("Qbert", 40_000_000, 10_000.0)
+    qbert["curve"] = [
+        {"frames": f, "minutes": f / 1e6, "mean": m}
+        for f, m in [(0, 150), (5_000_000, 6_000), (10_000_000, 9_500), (40_000_000, 9_998)]
+    ]
+    linear = _suite_result("Breakout", 40_000_000, 300.0, schedule="linear")  # not the same run
+    runs = suite.budget_runs([qbert, linear], "defaults")
+    assert list(runs) == ["Qbert"]
+    assert suite.curve_to(runs["Qbert"], suite.BUDGET)[-1]["mean"] == 9_500
+    doc = suite.build_doc([qbert, linear], "defaults")
+    assert "| Qbert | 40M | – | 9,500 | 95% |" in doc  # not evaluated at 10M; (9500-164)/(9998-164)
+    assert "The default budget is enough for: Qbert." in doc
+    assert "Not judged yet (no 40M run): none." in doc
 
 
 def test_suite_lets_machine_flags_run_under_the_defaults_tag(monkeypatch):
