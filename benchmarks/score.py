@@ -11,7 +11,8 @@ longer than alone, and the JSON says so). A run folder whose training finished i
 again, not retrained; an unfinished one stops the script (resume it, or `--retrain` to
 start over).
 
-The JSON (`benchmarks/results/score-<tag>.json`) holds per seed: the 20 scores and their
+The JSON (`benchmarks/results/score-<tag>.json`) holds per seed: the `kungfu train` line
+it ran (the top-level command is this script's last call), the 20 scores and their
 statistics, frames, wall time of training (the run's own clock, `time/elapsed_s`, summed
 over the sessions of a resumed run), the frames and minutes at which training games first
 averaged 10,000 (over the last 100 games); `bench_report.write_report` adds the machine's
@@ -41,7 +42,7 @@ from kungfu_rl.runfiles import read_config, read_eval_records
 
 BAR = 10_000.0
 WINDOW = 100  # training games in the moving mean that decides "first reached the bar"
-SIDECAR = "score-train.json"  # in each run folder: how many runs trained at once
+SIDECAR = "score-train.json"  # in each run folder: its command, how many runs trained at once
 
 
 def kungfu(*args: str) -> list[str]:
@@ -259,6 +260,7 @@ def main() -> None:
         check_kept_settings(planned, {s: run_folder(args.runs_dir, args.tag, s) for s in kept})
     load_before = load()
     procs: dict[int, subprocess.Popen] = {}
+    commands: dict[int, str] = {}  # the `kungfu train` line each seed ran
     for seed in todo:
         cmd = kungfu(
             "train",
@@ -273,6 +275,7 @@ def main() -> None:
             *threads,
             *args.train_args,
         )
+        commands[seed] = " ".join(["kungfu", *cmd[3:]])
         print("$", " ".join(cmd[2:]), flush=True)
         args.runs_dir.mkdir(parents=True, exist_ok=True)
         log = (args.runs_dir / f"{runs[seed].name}.log").open("w")
@@ -281,7 +284,8 @@ def main() -> None:
             _wait(procs)
     _wait(procs)
     for seed in todo:  # how the run trained, with the load and versions it trained with
-        write_report({"parallel_runs": len(todo) if args.parallel else 1}, runs[seed] / SIDECAR)
+        sidecar = {"parallel_runs": len(todo) if args.parallel else 1, "command": commands[seed]}
+        write_report(sidecar, runs[seed] / SIDECAR)
 
     runs.update({s: run_folder(args.runs_dir, args.tag, s) for s in kept})
     results = []
@@ -300,6 +304,7 @@ def main() -> None:
                 "frames": record["frames"],
                 "train_wall_s": train_seconds(run / "metrics.csv"),
                 **({"parallel_runs": sidecar["parallel_runs"]} if sidecar else {}),
+                **({"train_command": sidecar["command"]} if "command" in sidecar else {}),
                 **(
                     {"train_commit": sidecar["versions"].get("git_commit")}
                     if "versions" in sidecar
