@@ -129,10 +129,10 @@ def command_line(argv: list[str]) -> str:
 
 def with_seeds(command: str, seeds: list[int]) -> str:
     """`command` (this script's) with its --seeds values replaced by `seeds`."""
-    words, out, i = command.split(" "), [], 0
-    words = [
-        w for word in words for w in (word.split("=", 1) if word.startswith("--seeds=") else [word])
-    ]
+    words: list[str] = []
+    for word in command.split(" "):  # `--seeds=3` read as `--seeds 3`
+        words += word.split("=", 1) if word.startswith("--seeds=") else [word]
+    out, i = [], 0
     while i < len(words):
         out.append(words[i])
         if words[i] == "--seeds":
