@@ -192,6 +192,9 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         "",
         "## 40M frames",
         "",
+        "A wall time is the run's own clock; it was alone on the machine only where its load "
+        '("Every run", below; two cores) stayed near 2 or under.',
+        "",
         "| game | ours: 20-game mean (last 100 training games) | wall time | "
         + " | ".join(sources)
         + " |",
@@ -214,7 +217,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         "## Every run",
         "",
         "| tag | game | frames | seed | 20-game mean (median; min–max) | last 100 training "
-        "games | wall time (load at start) | command |",
+        "games | wall time (load at start → end) | command |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in sorted(results, key=lambda r: (r["tag"], GAMES.index(r["game"]), r["frames"])):
@@ -223,7 +226,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
             f"| {r['tag']} | {r['game']} | {short_frames(r['frames'])} | {r['seed']} | "
             f"{_fmt(e['mean'])} ({_fmt(e['median'])}; {_fmt(e['min'])}–{_fmt(e['max'])}) | "
             f"{_fmt(r['last_100_training_mean'])} | {_minutes(r['train_wall_s'])} "
-            f"({r['load_before']}) | `{r['command']}` |"
+            f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}` |"
         )
     return "\n".join(lines) + "\n"
 
@@ -241,6 +244,11 @@ RANDOM: dict[str, float] = {  # random play (DQN, Mnih et al. 2015, Extended Dat
 }
 
 
+def stopped_at_budget(r: dict) -> bool:
+    """Whether the run stopped at the default budget (within its last update's frames)."""
+    return abs(r["frames"] - BUDGET) < 0.001 * BUDGET
+
+
 def budget_runs(results: list[dict], doc_tag: str) -> dict[str, dict]:
     """Per game, the seed-0 run at the doc's settings whose first 10M frames are the default
     budget's: a 10M run, else the shortest longer one at a constant learning rate (nothing
@@ -249,7 +257,7 @@ def budget_runs(results: list[dict], doc_tag: str) -> dict[str, dict]:
     for r in sorted(results, key=lambda r: r["frames"]):
         if r["tag"] != doc_tag or r["seed"] != 0 or r["frames"] < BUDGET or r["game"] in runs:
             continue
-        if r["frames"] == BUDGET or r["config"].get("lr_schedule") == "constant":
+        if stopped_at_budget(r) or r["config"].get("lr_schedule") == "constant":
             runs[r["game"]] = r
     return runs
 
@@ -294,7 +302,7 @@ def _ten_million(main: dict, runs: dict[str, dict]) -> list[str]:
         if at_budget is not None and long_run and long_run["last_100_training_mean"] is not None:
             share = share_of_gain(game, at_budget, long_run["last_100_training_mean"])
             (enough if share is not None and share >= ENOUGH else short).append(game)
-        evaluated = _fmt(r["eval"]["mean"]) if r["frames"] == BUDGET else "–"
+        evaluated = _fmt(r["eval"]["mean"]) if stopped_at_budget(r) else "–"
         lines.append(
             f"| {game} | {short_frames(r['frames'])} | {evaluated} | {_fmt(at_budget)} | "
             f"{'–' if share is None else f'{share:.0%}'} "
@@ -302,8 +310,8 @@ def _ten_million(main: dict, runs: dict[str, dict]) -> list[str]:
         )
     lines += [
         "",
-        f"The default budget is enough for: {', '.join(enough) or 'none measured'}. "
-        f"Not enough (40M frames learn clearly more): {', '.join(short) or 'none measured'}. "
+        f"The default budget is enough for: {', '.join(enough) or 'none so far'}. "
+        f"Not enough (40M frames learn clearly more): {', '.join(short) or 'none so far'}. "
         f"Not judged yet (no 40M run): "
         f"{', '.join(g for g in runs if g not in enough + short) or 'none'}.",
     ]
@@ -327,10 +335,10 @@ def draw_curves(results: list[dict], doc_tag: str, path: Path) -> bool:
         r = runs[game]
         curve = curve_to(r, BUDGET)
         ax.plot([p["frames"] / 1e6 for p in curve], [p["mean"] for p in curve])
-        if r["frames"] == BUDGET:
+        if stopped_at_budget(r):
             ax.axhline(r["eval"]["mean"], color="C1", ls="--", lw=1, label="20-game eval")
             ax.legend(fontsize=7)
-        ax.set_title(game if r["frames"] == BUDGET else f"{game} (of {short_frames(r['frames'])})")
+        ax.set_title(game if stopped_at_budget(r) else f"{game} (of {short_frames(r['frames'])})")
         ax.set_xlabel("frames (M)")
     axes[0][0].set_ylabel("mean of last 100 training games")
     fig.tight_layout()

@@ -252,7 +252,7 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
     assert measured == {"Pong": {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}}
     budget = doc.split("## 10M frames")[1].split("## Every run")[0]
     assert "| Pong | 10M | 3.0 | 1.0 | 57% |" in budget  # (1 + 20.7) / (17.5 + 20.7)
-    assert "enough for: none measured. Not enough (40M frames learn clearly more): Pong." in budget
+    assert "enough for: none so far. Not enough (40M frames learn clearly more): Pong." in budget
     table = tmp_path / "measured.json"
     assert suite.games_in(table) is None
     table.write_text(json.dumps({"games": measured, "versions": {"git_commit": "abc"}}))
