@@ -403,10 +403,9 @@ def main() -> None:
     parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
     args = parser.parse_args()
     args.frames = int(args.frames)
-    if args.tag == "defaults" and settings_flags(args.train_args):
-        parser.error(
-            f"{' '.join(settings_flags(args.train_args))} change the settings: name them with --tag"
-        )
+    changing = settings_flags(args.train_args)
+    if args.tag == "defaults" and changing:
+        parser.error(f"{' '.join(changing)} change the settings: name them with --tag")
     if not args.doc:
         for game in args.games:
             train_and_score(args, game)
