@@ -181,18 +181,27 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
     """docs/suite.md from the run JSONs: the 40M table beside the published figures, the
     10M curves and what the default budget is enough for, and every run."""
     main = {(r["game"], r["frames"]): r for r in results if r["tag"] == doc_tag and r["seed"] == 0}
+    defaults = {
+        (r["game"], r["frames"]): r for r in results if r["tag"] == "defaults" and r["seed"] == 0
+    }
     sources = list(PUBLISHED)
+    flags = sorted({settings_of(r["command"]) for r in main.values() if settings_of(r["command"])})
+    settings = (
+        "with no other setting" if not flags else "with " + " or ".join(f"`{f}`" for f in flags)
+    )
     lines = [
         "# The Atari suite",
         "",
         "<!-- written by `python benchmarks/suite.py --doc`; edit the script, not this file -->",
         "",
-        f"One set of defaults (`--tag {doc_tag}`: `kungfu train --game G` with no other "
-        "setting), one seed per game, on the 2-core machine. Our protocol: " + OURS + ".",
+        "One set of settings for every game, one seed per game, on the 2-core machine. "
+        "Our protocol: " + OURS + ".",
         "",
         "## 40M frames",
         "",
-        "A wall time is the run's own clock; it was alone on the machine only where its load "
+        f"The settings: `--tag {doc_tag}`, i.e. `kungfu train --game G --frames 40000000` "
+        f"{settings} (machine-only flags such as threads included as they ran). A wall time is "
+        "the run's own clock; it was alone on the machine only where its load "
         '("Every run", below; two cores) stayed near 2 or under.',
         "",
         "| game | ours: 20-game mean (last 100 training games) | wall time | "
@@ -211,7 +220,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         lines.append(f"| {game} | {ours} | {wall} | " + " | ".join(published) + " |")
     lines += ["", "Protocols of the published figures:", ""]
     lines += [f"- **{s}**: {PROTOCOLS[s]}." for s in sources]
-    lines += _ten_million(main, budget_runs(results, doc_tag))
+    lines += _ten_million(main, defaults, budget_runs(results))
     lines += [
         "",
         "## Every run",
@@ -249,13 +258,13 @@ def stopped_at_budget(r: dict) -> bool:
     return abs(r["frames"] - BUDGET) < 0.001 * BUDGET
 
 
-def budget_runs(results: list[dict], doc_tag: str) -> dict[str, dict]:
-    """Per game, the seed-0 run at the doc's settings whose first 10M frames are the default
-    budget's: a 10M run, else the shortest longer one at a constant learning rate (nothing
+def budget_runs(results: list[dict]) -> dict[str, dict]:
+    """Per game, the seed-0 run at the defaults whose first 10M frames are `make train`'s
+    budget: a 10M run, else the shortest longer one at a constant learning rate (nothing
     before 10M frames then depends on --frames)."""
     runs: dict[str, dict] = {}
     for r in sorted(results, key=lambda r: r["frames"]):
-        if r["tag"] != doc_tag or r["seed"] != 0 or r["frames"] < BUDGET or r["game"] in runs:
+        if r["tag"] != "defaults" or r["seed"] != 0 or r["frames"] < BUDGET or r["game"] in runs:
             continue
         if stopped_at_budget(r) or r["config"].get("lr_schedule") == "constant":
             runs[r["game"]] = r
@@ -273,18 +282,21 @@ def share_of_gain(game: str, at_budget: float, at_40m: float) -> float | None:
     return (at_budget - RANDOM[game]) / gain if gain > 0 else None
 
 
-def _ten_million(main: dict, runs: dict[str, dict]) -> list[str]:
+def _ten_million(main: dict, defaults: dict, runs: dict[str, dict]) -> list[str]:
+    """The default budget's section: `runs` (budget_runs) against the 40M table's runs
+    (`main`), or the defaults' own 40M runs where the table has none."""
     lines = ["", "## 10M frames: the default budget", ""]
     if not runs:
-        return [*lines, "No run at these settings has reached 10M frames yet."]
+        return [*lines, "No run at the defaults has reached 10M frames yet."]
     lines += [
         f"![training curves at 10M frames]({CURVES.name})",
         "",
-        "The first 10M frames of each game (a 10M run, or the first 10M frames of the 40M run: "
-        'at a constant learning rate the two are the same settings up to there). "share of '
-        'the 40M gain": the last 100 training games at 10M frames against those at 40M, each '
-        "less random play's score (DQN's table). The budget counts as enough for a game at "
-        f"{ENOUGH:.0%} or more.",
+        "The first 10M frames of each game at the defaults (`--tag defaults`: a 10M run, or "
+        "the first 10M frames of a 40M run: at a constant learning rate the two are the same "
+        'settings up to there). "share of the 40M gain": the last 100 training games at 10M '
+        "frames against those at 40M frames in the table above (or the defaults' 40M run "
+        "where the table has none), each less random play's score (DQN's table). The budget "
+        f"counts as enough for a game at {ENOUGH:.0%} or more.",
         "",
         "| game | run | 20-game mean at 10M | last 100 training games at 10M "
         "| share of the 40M gain | SLM-Lab A2C-GAE at 40M |",
@@ -297,7 +309,7 @@ def _ten_million(main: dict, runs: dict[str, dict]) -> list[str]:
         r = runs[game]
         curve = curve_to(r, BUDGET)
         at_budget = curve[-1]["mean"] if curve else None
-        long_run = main.get((game, 40_000_000))
+        long_run = main.get((game, 40_000_000)) or defaults.get((game, 40_000_000))
         share = None
         if at_budget is not None and long_run and long_run["last_100_training_mean"] is not None:
             share = share_of_gain(game, at_budget, long_run["last_100_training_mean"])
@@ -318,10 +330,10 @@ def _ten_million(main: dict, runs: dict[str, dict]) -> list[str]:
     return lines
 
 
-def draw_curves(results: list[dict], doc_tag: str, path: Path) -> bool:
+def draw_curves(results: list[dict], path: Path) -> bool:
     """One panel per game: the mean of the last 100 training games against frames, over
     the default budget's 10M frames."""
-    runs = budget_runs(results, doc_tag)
+    runs = budget_runs(results)
     if not runs:
         return False
     import matplotlib
@@ -348,10 +360,11 @@ def draw_curves(results: list[dict], doc_tag: str, path: Path) -> bool:
 
 
 def measured_games(results: list[dict], doc_tag: str) -> dict[str, dict]:
-    """What `kungfu games` shows: per game, its longest measured run at the defaults."""
+    """What `kungfu games` shows: per game, its longest measured run at the defaults or at
+    the 40M table's settings (those first, at equal frames), with the flags it took."""
     best: dict[str, dict] = {}
-    for r in results:
-        if r["tag"] != doc_tag:
+    for r in sorted(results, key=lambda r: r["tag"] != doc_tag):  # the table's tag first
+        if r["tag"] not in (doc_tag, "defaults"):
             continue
         if r["game"] not in best or r["frames"] > best[r["game"]]["frames"]:
             best[r["game"]] = {
@@ -359,13 +372,14 @@ def measured_games(results: list[dict], doc_tag: str) -> dict[str, dict]:
                 "seed": r["seed"],
                 "mean": round(r["eval"]["mean"], 1),
                 "games": len(r["eval"]["scores"]),
+                "settings": settings_of(r["command"], machine=False),
             }
     return dict(sorted(best.items()))
 
 
 def write_doc(doc_tag: str) -> None:
     results = read_results()
-    draw_curves(results, doc_tag, CURVES)
+    draw_curves(results, CURVES)
     DOC.write_text(build_doc(results, doc_tag))
     games = measured_games(results, doc_tag)
     if games_in(MEASURED) == games:  # unchanged: keep its machine, load and commit as they are
@@ -381,6 +395,27 @@ def games_in(table: Path) -> dict | None:
         return json.loads(table.read_text())["games"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+RUN_FLAGS = ("--game", "--frames", "--seed", "--runs-dir", "--run-name")  # set by the suite
+MACHINE_FLAGS = tuple("--" + k.replace("_", "-") for k in HOW_IT_RAN if k not in ("seed",))
+
+
+def settings_of(command: str, machine: bool = True) -> str:
+    """The flags of a run's `kungfu train ...` command besides those the suite sets for
+    every run (game, frames, seed, folders, --no-progress), and without the machine's
+    (threads, device, precision) unless `machine`: "" for the defaults."""
+    dropped = RUN_FLAGS if machine else RUN_FLAGS + MACHINE_FLAGS
+    kept: list[str] = []
+    skip = False
+    for word in command.split()[2:]:
+        if skip:
+            skip = False
+        elif word in dropped:
+            skip = True  # its value follows
+        elif word != "--no-progress" and word.split("=")[0] not in dropped:
+            kept.append(word)
+    return " ".join(kept)
 
 
 def settings_flags(train_args: list[str]) -> list[str]:

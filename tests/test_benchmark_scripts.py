@@ -245,11 +245,12 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
         assert f"**{source}**" in doc
     every_run = doc.split("## Every run")[1]
     assert every_run.count("kungfu train --game") == 3
-    assert suite.draw_curves(results, "defaults", tmp_path / "c.png")
+    assert suite.draw_curves(results, tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
-    assert not suite.draw_curves(results, "other", tmp_path / "none.png")
+    assert not suite.draw_curves(results[2:], tmp_path / "none.png")  # no run at the defaults
     measured = suite.measured_games(results, "defaults")
-    assert measured == {"Pong": {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}}
+    pong = {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20, "settings": ""}
+    assert measured == {"Pong": pong}
     budget = doc.split("## 10M frames")[1].split("## Every run")[0]
     assert "| Pong | 10M | 3.0 | 1.0 | 57% |" in budget  # (1 + 20.7) / (17.5 + 20.7)
     assert "enough for: none so far. Not enough (40M frames learn clearly more): Pong." in budget
@@ -267,7 +268,7 @@ def test_suite_takes_the_budget_curve_from_a_longer_constant_rate_run(monkeypatc
         for f, m in [(0, 150), (5_000_000, 6_000), (10_000_000, 9_500), (40_000_000, 9_998)]
     ]
     linear = _suite_result("Breakout", 40_000_000, 300.0, schedule="linear")  # not the same run
-    runs = suite.budget_runs([qbert, linear], "defaults")
+    runs = suite.budget_runs([qbert, linear])
     assert list(runs) == ["Qbert"]
     assert suite.curve_to(runs["Qbert"], suite.BUDGET)[-1]["mean"] == 9_500
     doc = suite.build_doc([qbert, linear], "defaults")
@@ -284,21 +285,48 @@ def test_suite_lets_machine_flags_run_under_the_defaults_tag(monkeypatch):
     assert suite.settings_flags(["--reward-mode=clip"]) == ["--reward-mode=clip"]
 
 
+def test_suite_doc_names_the_settings_of_its_40m_table(monkeypatch):
+    suite = _load("suite", monkeypatch)
+    command = (
+        "kungfu train --game Pong --frames 40000000 --seed 0 --runs-dir runs --run-name "
+        "suite-long-Pong-40M-seed0 --no-progress --preset long --torch-threads=1 --env-threads 1"
+    )
+    assert suite.settings_of(command) == "--preset long --torch-threads=1 --env-threads 1"
+    assert suite.settings_of(command, machine=False) == "--preset long"
+    assert suite.settings_of("kungfu train --game Pong --frames=10 --no-progress") == ""
+    pong_long = _suite_result("Pong", 40_000_000, 20.1, tag="long", schedule="linear")
+    pong_long["command"] = command
+    pong_defaults = _suite_result("Pong", 40_000_000, 16.2)
+    pong_defaults["curve"] = [
+        {"frames": f, "minutes": f / 1e6, "mean": m}
+        for f, m in [(0, -21.0), (10_000_000, -5.0), (40_000_000, 14.2)]
+    ]
+    results = [pong_long, pong_defaults]
+    doc = suite.build_doc(results, "long")
+    assert "`--tag long`" in doc and "with `--preset long --torch-threads=1 --env-threads 1`" in doc
+    assert "| Pong | 20.1 (18.1) |" in doc  # the long run heads the 40M table
+    # the 10M section reads the defaults' run, and weighs it against the table's 40M run
+    assert "| Pong | 40M | – | -5.0 | 40% |" in doc  # (-5 + 20.7) / (18.1 + 20.7); not 45%
+    measured = suite.measured_games(results, "long")
+    assert measured["Pong"]["mean"] == 20.1 and measured["Pong"]["settings"] == "--preset long"
+    assert suite.measured_games(results, "defaults")["Pong"]["mean"] == 16.2
+
+
 def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
     from kungfu_rl import envs
     from kungfu_rl.cli import main
 
     table = tmp_path / "measured.json"
-    table.write_text(
-        json.dumps(
-            {"games": {"Pong": {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}}}
-        )
-    )
+    pong_entry = {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}
+    table.write_text(json.dumps({"games": {"Pong": pong_entry}}))
     monkeypatch.setattr(envs, "MEASURED_GAMES", table)
     assert main(["games"]) == 0
     lines = capsys.readouterr().out.splitlines()
     pong = next(line for line in lines if line.startswith("Pong"))
-    assert "measured: 19.5, the 20-game mean after 40M frames" in pong
+    assert "measured: 19.5, the 20-game mean after 40M frames at the defaults" in pong
+    table.write_text(json.dumps({"games": {"Pong": {**pong_entry, "settings": "--preset long"}}}))
+    assert main(["games"]) == 0
+    assert "after 40M frames with `--preset long` (seed 0" in capsys.readouterr().out
     assert "Breakout" in lines  # an unmeasured game: its name alone
     table.write_text(json.dumps({"games": {"Pong": {"frames": 1}, "Qbert": []}}))
     assert main(["games"]) == 0  # entries without their figures are left out

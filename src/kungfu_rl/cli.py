@@ -439,9 +439,10 @@ def _cmd_games(args: argparse.Namespace) -> int:
         if m is None:
             print(name)
             continue
+        settings = f"with `{m['settings']}`" if m.get("settings") else "at the defaults"
         print(
             f"{name:<24} measured: {m['mean']:,.1f}, the {m['games']}-game mean after "
-            f"{m['frames'] / 1e6:g}M frames at the defaults (seed {m['seed']}; docs/suite.md)"
+            f"{m['frames'] / 1e6:g}M frames {settings} (seed {m['seed']}; docs/suite.md)"
         )
     return 0
 
