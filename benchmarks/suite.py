@@ -4,6 +4,8 @@
     python benchmarks/suite.py --games Pong Breakout --frames 10_000_000
     python benchmarks/suite.py --tag clip --games Pong -- --reward-mode clip
     python benchmarks/suite.py --doc                                 # docs/suite.md only
+    python benchmarks/suite.py --tag long --games KungFuMaster --adopt runs/long-seed1 \
+        --seed 1 -- --preset long                        # a run trained elsewhere, same settings
 
 Each game is one `kungfu train --game G --frames F --seed S [extra flags]` (run folder
 `<runs-dir>/suite-<tag>-<G>-<F>-seed<S>`; the protocol is the package's: ALE v5, sticky
@@ -30,7 +32,17 @@ import sys
 from pathlib import Path
 
 from bench_report import ROOT, write_report
-from score import HOW_IT_RAN, final_eval, kungfu, load, moving_means, newest_eval, train_seconds
+from score import (
+    HOW_IT_RAN,
+    final_eval,
+    kungfu,
+    load,
+    moving_means,
+    newest_eval,
+    planned_config,
+    settings_that_differ,
+    train_seconds,
+)
 
 from kungfu_rl.runfiles import read_config
 
@@ -105,10 +117,35 @@ def run_name(tag: str, game: str, frames: int, seed: int) -> str:
     return f"suite-{tag}-{game}-{short_frames(frames)}-seed{seed}"
 
 
+def check_adopted(run: Path, game: str, args: argparse.Namespace) -> None:
+    """SystemExit unless the finished run folder `run` learned `game` for `args.frames`
+    frames from seed `args.seed` with the settings `args.train_args` give."""
+    from kungfu_rl.config import ConfigError
+
+    planned = planned_config(
+        ["--game", game, "--frames", str(args.frames), "--seed", str(args.seed), *args.train_args]
+    )
+    try:
+        kept = dataclasses.asdict(read_config(run))
+    except ConfigError as e:
+        raise SystemExit(str(e)) from None
+    differ = settings_that_differ([planned, kept])
+    if kept["seed"] != args.seed:
+        differ = f"seed: {kept['seed']}, {args.seed}"
+    if differ:
+        raise SystemExit(f"--adopt {run} was trained with other settings ({differ})")
+
+
 def train_and_score(args: argparse.Namespace, game: str) -> Path:
-    """Train `game` unless its run folder finished, evaluate it, write its JSON."""
-    run = args.runs_dir / run_name(args.tag, game, args.frames, args.seed)
+    """Train `game` unless its run folder finished, evaluate it, write its JSON. With
+    `args.adopt`, that finished folder (trained by another script with the same settings)
+    is the run, and its command is the one that would have trained it here."""
+    run = args.adopt or args.runs_dir / run_name(args.tag, game, args.frames, args.seed)
     finished = any(run.glob("eval-final-*.json"))  # written as training ends
+    if args.adopt and not finished:
+        raise SystemExit(f"--adopt {run}: no finished run there (no eval-final-*.json)")
+    if args.adopt:
+        check_adopted(run, game, args)
     if run.exists() and not finished:
         raise SystemExit(f"{run} exists but did not finish: `kungfu train --resume {run}` first")
     load_before = load()
@@ -121,7 +158,7 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
         "--seed",
         str(args.seed),
         "--runs-dir",
-        str(args.runs_dir),
+        str(run.parent),
         "--run-name",
         run.name,
         "--no-progress",
@@ -153,11 +190,15 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
         "run": str(run),
         "command": " ".join(["kungfu", *train_cmd[3:]]),
         "suite_command": " ".join(["python benchmarks/suite.py", *sys.argv[1:]]),
+        "adopted": args.adopt is not None,
         "config": dataclasses.asdict(read_config(run)),
         "load_before": load_before,
         "load_after": load(),
     }
-    out = RESULTS / f"{run.name.removeprefix('suite-')}.json"
+    if args.adopt:  # the loads around its training are not known here
+        report["load_before"] = report["load_after"] = "not known (adopted)"
+    name = run_name(args.tag, game, args.frames, args.seed)  # an adopted folder's own name aside
+    out = RESULTS / f"{name.removeprefix('suite-')}.json"
     write_report(report, out)
     print(f"{game}: 20-game mean {record['mean']:,.1f}; wrote {out}", flush=True)
     return out
@@ -180,7 +221,11 @@ def _minutes(seconds: float) -> str:
 def build_doc(results: list[dict], doc_tag: str) -> str:
     """docs/suite.md from the run JSONs: the 40M table beside the published figures, the
     10M curves and what the default budget is enough for, and every run."""
-    main = {(r["game"], r["frames"]): r for r in results if r["tag"] == doc_tag and r["seed"] == 0}
+    main = {  # per game and budget, its lowest seed at the doc's settings
+        (r["game"], r["frames"]): r
+        for r in sorted(results, key=lambda r: -r["seed"])
+        if r["tag"] == doc_tag
+    }
     defaults = {
         (r["game"], r["frames"]): r for r in results if r["tag"] == "defaults" and r["seed"] == 0
     }
@@ -215,6 +260,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         wall = "–"
         if r:
             ours = f"{_fmt(r['eval']['mean'])} ({_fmt(r['last_100_training_mean'])})"
+            ours += f", seed {r['seed']}" if r["seed"] else ""
             wall = _minutes(r["train_wall_s"])
         published = [_fmt(PUBLISHED[s].get(game)) for s in sources]
         lines.append(f"| {game} | {ours} | {wall} | " + " | ".join(published) + " |")
@@ -435,12 +481,20 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
     parser.add_argument("--doc", action="store_true", help="only rebuild docs/suite.md")
     parser.add_argument("--doc-tag", default="defaults", help="settings the main table shows")
+    parser.add_argument(
+        "--adopt",
+        type=Path,
+        metavar="RUN",
+        help="score this finished run folder (one game; the same settings) instead of training",
+    )
     parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
     args = parser.parse_args()
     args.frames = int(args.frames)
     changing = settings_flags(args.train_args)
     if args.tag == "defaults" and changing:
         parser.error(f"{' '.join(changing)} change the settings: name them with --tag")
+    if args.adopt and len(args.games) != 1:
+        parser.error("--adopt takes one run folder: name its game alone with --games")
     if not args.doc:
         for game in args.games:
             train_and_score(args, game)

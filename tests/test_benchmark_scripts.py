@@ -312,6 +312,49 @@ def test_suite_doc_names_the_settings_of_its_40m_table(monkeypatch):
     assert suite.measured_games(results, "defaults")["Pong"]["mean"] == 16.2
 
 
+def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monkeypatch):
+    from kungfu_rl.config import Config
+
+    suite = _load("suite", monkeypatch)
+    monkeypatch.setattr(suite, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(suite, "write_doc", lambda tag: None)
+    run = tmp_path / "runs" / "long-seed1"
+    run.mkdir(parents=True)
+    config = Config.from_preset("long", seed=1, run_name=run.name, torch_threads=1)
+    (run / "config.json").write_text(config.to_json())
+    _metrics(run / "metrics.csv", [(30_000, 2)] * 3)  # ends at 3,000 frames
+    scores = [30_000.0] * 20
+    record = {"games": 20, "scores": scores, "mean": 30_000.0, "median": 30_000.0}
+    record |= {"min": 30_000.0, "max": 30_000.0, "update": 3, "frames": 3_000, "seed": 12345}
+    (run / "eval-20261130.json").write_text(json.dumps(record))
+    (run / "eval-final-1.json").write_text(json.dumps({**record, "games": 5, "scores": [1.0] * 5}))
+    git = suite.subprocess.run
+
+    def no_training(command, *args, **kwargs):
+        assert "kungfu_rl" not in command, "an adopted run is not trained or evaluated again"
+        return git(command, *args, **kwargs)
+
+    monkeypatch.setattr(suite.subprocess, "run", no_training)
+    argv = ["suite.py", "--tag", "long", "--games", "KungFuMaster", "--adopt", str(run)]
+    for seed, flags, why in [
+        ("0", ["--preset", "long"], r"\(seed: 1, 0\)"),
+        ("1", [], r"\(lr: 0\.0003, 0\.0005\)"),  # not the long preset
+        ("1", ["--preset", "long", "--lr", "1e-3"], r"\(lr: 0\.0005, 0\.001\)"),
+    ]:
+        monkeypatch.setattr(suite.sys, "argv", [*argv, "--seed", seed, "--", *flags])
+        with pytest.raises(SystemExit, match="--adopt .* was trained with other settings " + why):
+            suite.main()
+    monkeypatch.setattr(suite.sys, "argv", [*argv, "--seed", "1", "--", "--preset", "long"])
+    suite.main()
+    report = json.loads((tmp_path / "results" / "long-KungFuMaster-40M-seed1.json").read_text())
+    assert report["adopted"] and report["eval"]["mean"] == 30_000.0
+    assert report["command"].endswith(f"--run-name {run.name} --no-progress --preset long")
+    assert suite.settings_of(report["command"]) == "--preset long"
+    monkeypatch.setattr(suite.sys, "argv", [*argv, "--games", "Pong", "--", "--preset", "long"])
+    with pytest.raises(SystemExit):  # one game per adopted folder
+        suite.main()
+
+
 def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
     from kungfu_rl import envs
     from kungfu_rl.cli import main
