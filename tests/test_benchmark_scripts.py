@@ -305,6 +305,8 @@ def test_suite_doc_names_the_settings_of_its_40m_table(monkeypatch):
     doc = suite.build_doc(results, "long")
     assert "`--tag long`" in doc and "with `--preset long --torch-threads=1 --env-threads 1`" in doc
     assert "| Pong | 20.1 (18.1) |" in doc  # the long run heads the 40M table
+    assert "| Pong | 20.1 (-21.0 → 18.1) | 16.2 (-5.0 → 14.2) |" in doc  # beside the defaults
+    assert "Why `--tag" not in suite.build_doc(results, "defaults")
     # the 10M section reads the defaults' run, and weighs it against the table's 40M run
     assert "| Pong | 40M | – | -5.0 | 40% |" in doc  # (-5 + 20.7) / (18.1 + 20.7); not 45%
     measured = suite.measured_games(results, "long")

@@ -41,9 +41,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "long": {"frames": 40_000_000, "lr": 5e-4, "lr_schedule": "linear"},
 }
 """Named sets of settings over the defaults (`kungfu train --preset NAME`); config.json
-records the preset's name and every value the run used. `long`: Kung-Fu Master's 40M-frame
-setting, the learning rate starting at 5e-4 and annealed to 0 over the budget (docs/tuning.md,
-row 22; until row 22 the preset started at the default 3e-4, row 21)."""
+records the preset's name and every value the run used. `long`: the 40M-frame setting, the
+learning rate starting at 5e-4 and annealed to 0 over the budget, for every game: tuned on
+Kung-Fu Master (docs/tuning.md, row 22; until row 22 the preset started at the default 3e-4,
+row 21) and the setting of the suite's 40M table (docs/suite.md)."""
 
 
 SETTINGS_ADDED: dict[str, Any] = {
