@@ -285,7 +285,8 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
             f"| {r['tag']} | {r['game']} | {short_frames(r['frames'])} | {r['seed']} | "
             f"{_fmt(e['mean'])} ({_fmt(e['median'])}; {_fmt(e['min'])}–{_fmt(e['max'])}) | "
             f"{_fmt(r['last_100_training_mean'])} | {_minutes(r['train_wall_s'])} "
-            f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}` |"
+            f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}`"
+            + (f" (adopted: trained as {r['run']}) |" if r.get("adopted") else " |")
         )
     return "\n".join(lines) + "\n"
 

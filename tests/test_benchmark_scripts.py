@@ -352,6 +352,7 @@ def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monke
     assert report["adopted"] and report["eval"]["mean"] == 30_000.0
     assert report["command"].endswith(f"--run-name {run.name} --no-progress --preset long")
     assert suite.settings_of(report["command"]) == "--preset long"
+    assert f"(adopted: trained as {run}) |" in suite.build_doc([report], "long")
     monkeypatch.setattr(suite.sys, "argv", [*argv, "--games", "Pong", "--", "--preset", "long"])
     with pytest.raises(SystemExit):  # one game per adopted folder
         suite.main()
