@@ -474,7 +474,7 @@ def games_in(table: Path) -> dict | None:
 
 
 RUN_FLAGS = ("--game", "--frames", "--seed", "--runs-dir", "--run-name")  # set by the suite
-MACHINE_FLAGS = tuple("--" + k.replace("_", "-") for k in HOW_IT_RAN if k not in ("seed",))
+MACHINE_FLAGS = tuple("--" + k.replace("_", "-") for k in sorted(HOW_IT_RAN - {"seed"}))
 
 
 def settings_of(command: str, machine: bool = True) -> str:
