@@ -145,9 +145,9 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
     is the run, and its command is the one that would have trained it here."""
     run = args.adopt or args.runs_dir / run_name(args.tag, game, args.frames, args.seed)
     finished = any(run.glob("eval-final-*.json"))  # written as training ends
-    if args.adopt and not finished:
-        raise SystemExit(f"--adopt {run}: no finished run there (no eval-final-*.json)")
     if args.adopt:
+        if not finished:
+            raise SystemExit(f"--adopt {run}: no finished run there (no eval-final-*.json)")
         check_adopted(run, game, args)
     if run.exists() and not finished:
         raise SystemExit(f"{run} exists but did not finish: `kungfu train --resume {run}` first")
@@ -233,7 +233,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         (r["game"], r["frames"]): r for r in results if r["tag"] == "defaults" and r["seed"] == 0
     }
     sources = list(PUBLISHED)
-    flags = sorted({settings_of(r["command"]) for r in main.values() if settings_of(r["command"])})
+    flags = sorted({settings_of(r["command"]) for r in main.values()} - {""})
     settings = (
         "with no other setting" if not flags else "with " + " or ".join(f"`{f}`" for f in flags)
     )
