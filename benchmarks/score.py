@@ -195,16 +195,23 @@ def planned_config(train_args: list[str]) -> dict:
         raise SystemExit(f"kungfu train {' '.join(train_args)}: {e}") from None
 
 
-def check_kept_settings(planned: dict, kept: dict[int, Path]) -> None:
-    """SystemExit unless the runs of the `kept` seeds ({seed: run folder}) learned with the
-    `planned` settings of the seeds about to train."""
+def differ_from_runs(planned: dict, runs: list[Path]) -> str:
+    """'' when each run folder's config.json learned with the `planned` settings, else the
+    first setting that differs (`settings_that_differ`); SystemExit in one line when a
+    config.json is damaged."""
     from kungfu_rl.config import ConfigError
 
     try:
-        configs = [dataclasses.asdict(read_config(run)) for run in kept.values()]
-    except ConfigError as e:  # a kept seed's config.json is damaged
+        configs = [dataclasses.asdict(read_config(run)) for run in runs]
+    except ConfigError as e:
         raise SystemExit(str(e)) from None
-    differ = settings_that_differ([planned, *configs])
+    return settings_that_differ([planned, *configs])
+
+
+def check_kept_settings(planned: dict, kept: dict[int, Path]) -> None:
+    """SystemExit unless the runs of the `kept` seeds ({seed: run folder}) learned with the
+    `planned` settings of the seeds about to train."""
+    differ = differ_from_runs(planned, list(kept.values()))
     if differ:
         raise SystemExit(
             f"seeds {sorted(kept)} were trained with other settings ({differ}): "

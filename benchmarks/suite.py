@@ -37,13 +37,13 @@ from pathlib import Path
 from bench_report import ROOT, write_report
 from score import (
     HOW_IT_RAN,
+    differ_from_runs,
     final_eval,
     kungfu,
     load,
     moving_means,
     newest_eval,
     planned_config,
-    settings_that_differ,
     train_seconds,
 )
 
@@ -123,18 +123,13 @@ def run_name(tag: str, game: str, frames: int, seed: int) -> str:
 def check_adopted(run: Path, game: str, args: argparse.Namespace) -> None:
     """SystemExit unless the finished run folder `run` learned `game` for `args.frames`
     frames from seed `args.seed` with the settings `args.train_args` give."""
-    from kungfu_rl.config import ConfigError
-
     planned = planned_config(
         ["--game", game, "--frames", str(args.frames), "--seed", str(args.seed), *args.train_args]
     )
-    try:
-        kept = dataclasses.asdict(read_config(run))
-    except ConfigError as e:
-        raise SystemExit(str(e)) from None
-    differ = settings_that_differ([planned, kept])
-    if kept["seed"] != args.seed:
-        differ = f"seed: {kept['seed']}, {args.seed}"
+    differ = differ_from_runs(planned, [run])
+    seed = read_config(run).seed
+    if seed != args.seed:
+        differ = f"seed: {seed}, {args.seed}"
     if differ:
         raise SystemExit(f"--adopt {run} was trained with other settings ({differ})")
 
