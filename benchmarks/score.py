@@ -96,22 +96,34 @@ def train_seconds(metrics_csv: Path) -> float:
     return round(read_metrics(metrics_csv)["time/elapsed_s"][-1], 1)
 
 
+def sampled_evals(run_dir: Path) -> list[dict]:
+    """The run's `kungfu eval` records, oldest first, less the trainer's own (eval-final-*)
+    and those of `--greedy` play: the benchmarks' protocol samples the policy's actions."""
+    return [
+        record
+        for path, record in read_eval_records(run_dir)
+        if not path.name.startswith("eval-final") and not record.get("greedy", False)
+    ]
+
+
 def newest_eval(run_dir: Path) -> dict:
-    """The newest `kungfu eval` record of a run (eval-final-* are the trainer's own)."""
-    records = [r for p, r in read_eval_records(run_dir) if not p.name.startswith("eval-final")]
-    return records[-1]
+    """The newest sampled `kungfu eval` record of a run."""
+    return sampled_evals(run_dir)[-1]
 
 
 def final_eval(run_dir: Path, games: int) -> dict | None:
-    """A `kungfu eval` record of the run's final checkpoint with `games` games, if one exists.
+    """A sampled `kungfu eval` record of the run's final checkpoint with `games` games, if one
+    exists.
 
     Evaluation is seeded, so evaluating the same checkpoint again gives the same scores.
     """
     final_frames = int(read_metrics(run_dir / "metrics.csv")["frames"][-1])
-    for path, record in read_eval_records(run_dir):
-        if path.name.startswith("eval-final") or record.get("games") != games:
-            continue
-        if record.get("frames") == final_frames and record.get("seed") == 12345:
+    for record in sampled_evals(run_dir):
+        if (record.get("games"), record.get("frames"), record.get("seed")) == (
+            games,
+            final_frames,
+            12345,
+        ):
             return record
     return None
 

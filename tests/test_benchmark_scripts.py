@@ -153,6 +153,25 @@ def test_a_score_json_gains_seeds_rather_than_losing_them(tmp_path, monkeypatch)
     )
 
 
+def test_a_run_is_scored_by_its_sampled_evaluation_not_a_greedy_one(tmp_path, monkeypatch):
+    score = _load("score", monkeypatch)
+    _metrics(tmp_path / "metrics.csv", [(1, 1), (2, 1)])  # the final row: 2,000 frames
+
+    def record(name, mean, **extra):
+        body = {"games": 2, "frames": 2000, "seed": 12345, "scores": [mean, mean], **extra}
+        for key in ("mean", "median", "min", "max"):
+            body[key] = mean
+        (tmp_path / name).write_text(json.dumps(body))
+
+    record("eval-final-000000002.json", 5.0)  # the trainer's own: not the benchmark's games
+    record("eval-1-greedy.json", 9.0, greedy=True)
+    assert score.final_eval(tmp_path, games=2) is None
+    record("eval-2-sampled.json", 7.0, greedy=False)
+    record("eval-3-greedy.json", 9.0, greedy=True)  # written after the sampled one
+    assert score.final_eval(tmp_path, games=2)["mean"] == 7.0
+    assert score.newest_eval(tmp_path)["mean"] == 7.0
+
+
 def test_seeds_of_one_json_must_share_their_learning_settings(monkeypatch):
     score = _load("score", monkeypatch)
     same = [{"lr": 3e-4, "seed": s, "torch_threads": s} for s in (0, 1)]
