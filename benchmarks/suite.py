@@ -51,6 +51,8 @@ from kungfu_rl.runfiles import read_config
 
 GAMES = ("Pong", "Breakout", "Seaquest", "SpaceInvaders", "BeamRider", "Qbert", "KungFuMaster")
 RESULTS = ROOT / "benchmarks" / "results" / "suite"
+SCORE_RESULTS = ROOT / "benchmarks" / "results"
+"""Where `benchmarks/score.py` writes score-TAG.json, which names each run folder it trained."""
 DOC = ROOT / "docs" / "suite.md"
 CURVES = ROOT / "docs" / "suite_curves_10M.png"
 MEASURED = ROOT / "src" / "kungfu_rl" / "measured_games.json"
@@ -134,6 +136,20 @@ def check_adopted(run: Path, game: str, args: argparse.Namespace) -> None:
         raise SystemExit(f"--adopt {run} was trained with other settings ({differ})")
 
 
+def trained_by(run: Path) -> str | None:
+    """The score-*.json (a path from the repository's root) whose results name the run folder
+    `run`: its note says how that run was trained (alone, or beside which others)."""
+    for path in sorted(SCORE_RESULTS.glob("score-*.json")):
+        try:
+            results = json.loads(path.read_text()).get("results", [])
+            runs = [Path(r["run"]) for r in results]
+        except (OSError, ValueError, AttributeError, TypeError, KeyError):
+            continue  # not a score JSON this script can read: it names no run
+        if any((ROOT / r).resolve() == run.resolve() for r in runs):
+            return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    return None
+
+
 def train_and_score(args: argparse.Namespace, game: str) -> Path:
     """Train `game` unless its run folder finished, evaluate it, write its JSON. With
     `args.adopt`, that finished folder (trained by another script with the same settings)
@@ -195,6 +211,7 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
     }
     if args.adopt:  # the loads around its training are not known here
         report["load_before"] = report["load_after"] = "not known (adopted)"
+        report["trained_by"] = trained_by(run)
     name = run_name(args.tag, game, args.frames, args.seed)  # an adopted folder's own name aside
     out = RESULTS / f"{name.removeprefix('suite-')}.json"
     write_report(report, out)
@@ -281,9 +298,17 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
             f"{_fmt(e['mean'])} ({_fmt(e['median'])}; {_fmt(e['min'])}–{_fmt(e['max'])}) | "
             f"{_fmt(r['last_100_training_mean'])} | {_minutes(r['train_wall_s'])} "
             f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}`"
-            + (f" (adopted: trained as {r['run']}) |" if r.get("adopted") else " |")
+            + (f" ({_adopted(r)}) |" if r.get("adopted") else " |")
         )
     return "\n".join(lines) + "\n"
+
+
+def _adopted(result: dict) -> str:
+    """Where an adopted run came from, and where to read how it ran."""
+    said = f"adopted: trained as {result['run']}"
+    if result.get("trained_by"):
+        said += f", by {result['trained_by']}, whose note says whether it ran alone"
+    return said
 
 
 def _against_defaults(main: dict, defaults: dict, doc_tag: str) -> list[str]:

@@ -372,6 +372,18 @@ def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monke
     assert report["command"].endswith(f"--run-name {run.name} --no-progress --preset long")
     assert suite.settings_of(report["command"]) == "--preset long"
     assert f"(adopted: trained as {run}) |" in suite.build_doc([report], "long")
+    # a score JSON that trained the folder is named, so a reader finds how it ran
+    monkeypatch.setattr(suite, "SCORE_RESULTS", tmp_path)
+    (tmp_path / "score-broken.json").write_text("{not json")
+    (tmp_path / "score-other.json").write_text(json.dumps({"results": [{"run": "runs/x"}]}))
+    source = {"results": [{"seed": 1, "run": str(run)}], "note": "seed 1 alone"}
+    (tmp_path / "score-long.json").write_text(json.dumps(source))
+    suite.main()
+    report = json.loads((tmp_path / "results" / "long-KungFuMaster-40M-seed1.json").read_text())
+    assert report["trained_by"] == str(tmp_path / "score-long.json")
+    assert f"(adopted: trained as {run}, by {tmp_path / 'score-long.json'}," in suite.build_doc(
+        [report], "long"
+    )
     monkeypatch.setattr(suite.sys, "argv", [*argv, "--games", "Pong", "--", "--preset", "long"])
     with pytest.raises(SystemExit):  # one game per adopted folder
         suite.main()
