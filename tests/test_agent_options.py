@@ -125,11 +125,11 @@ def test_the_network_built_bare_is_the_one_kungfu_train_builds():
     assert RecurrentAgent().input_norm == "frame"
 
 
-@pytest.mark.parametrize("key", ["init", "input_norm", "reward_mode"])
+@pytest.mark.parametrize("key", ["init", "input_norm", "reward_mode", "resize"])
 def test_a_config_json_without_a_later_setting_reads_as_the_run_was(key, monkeypatch):
     """A config.json from before `key` existed is read with the value runs had then, even
     where today's default differs (here made to differ by changing the record)."""
-    choices = {"init": "orthogonal", "input_norm": "none", "reward_mode": "clip"}
+    choices = {"init": "orthogonal", "input_norm": "none", "reward_mode": "clip", "resize": "max"}
     assert all(choices[k] != getattr(Config(), k) for k in choices)  # each differs from today's
     monkeypatch.setitem(config.SETTINGS_ADDED, key, choices[key])
     assert getattr(Config.from_dict({}), key) == choices[key]

@@ -72,6 +72,39 @@ def test_a_frame_comes_out_the_same_in_any_batch(n):
     np.testing.assert_array_equal(preprocess(frames, crop), one_by_one)
 
 
+def _max_by_hand(frame: np.ndarray) -> np.ndarray:
+    """[h, w] -> [42, 42], each cell the max over its floored bounds, one cell at a time."""
+    h, w = frame.shape
+    out = np.zeros((42, 42), dtype=frame.dtype)
+    for i in range(42):
+        for j in range(42):
+            cell = frame[i * h // 42 : (i + 1) * h // 42, j * w // 42 : (j + 1) * w // 42]
+            out[i, j] = cell.max()
+    return out
+
+
+@pytest.mark.parametrize("game", ["KungFuMaster", "Pong", "Breakout", "Seaquest"])
+def test_max_resize_takes_each_cells_brightest_pixel(game):
+    crop = GAME_CROPS.get(game, (slice(None), slice(None)))
+    frames = np.random.default_rng(1).integers(0, 200, (2, 210, 160), dtype=np.uint8)
+    out = preprocess(frames, crop, "max")
+    assert out.shape == (2, 1, 42, 42) and out.dtype == np.uint8
+    for frame, got in zip(frames, out, strict=True):
+        np.testing.assert_array_equal(got[0], _max_by_hand(frame[crop]))
+
+
+def test_max_resize_keeps_a_small_ball_at_full_brightness_where_area_dims_it():
+    crop = GAME_CROPS["Pong"]  # 160×160: cells of about 3.8 pixels
+    for row, col in [(40, 0), (100, 77), (190, 158)]:  # the crop's first column, the last row
+        frame = np.full((210, 160), 87, dtype=np.uint8)  # Pong's background
+        frame[row : row + 4, col : col + 2] = 236  # a 2×4-pixel ball
+        bright = preprocess(frame, crop, "max")[0]
+        assert bright.max() == 236 and 1 <= (bright == 236).sum() <= 4
+        assert preprocess(frame, crop, "area").max() < 87 + 0.6 * (236 - 87)
+    with pytest.raises(ValueError, match="resize must be one of"):
+        preprocess(frame, crop, "bilinear")
+
+
 @pytest.mark.parametrize(
     "name", ["KungFuMaster", "kung_fu_master", "kungfumaster", "ALE/KungFuMaster-v5"]
 )

@@ -156,3 +156,20 @@ def test_acting_threads_apply_while_playing_and_are_restored():
         assert seen == [1, 1, 1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_runs_resize_reaches_the_pool_and_the_evaluation_games():
+    from kungfu_rl.config import Config
+    from kungfu_rl.envs import preprocess
+    from kungfu_rl.loading import env_factory
+
+    config = Config(game="Pong", resize="max", hidden=16, channels=8)
+    make = env_factory(config)
+    assert make().settings.resize == "max"  # what `kungfu eval` and `watch` play
+    pool = EnvPool(RecurrentAgent((1, 42, 42), 6, hidden=16, channels=8), make, 2, seed=0)
+    frames, _ = pool.envs[0].reset(seed=0)
+    np.testing.assert_array_equal(
+        pool._observe(frames), preprocess(frames[:, 0], pool.settings.crop, "max")
+    )
+    assert not np.array_equal(pool._observe(frames), preprocess(frames[:, 0], pool.settings.crop))
+    pool.close()

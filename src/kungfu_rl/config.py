@@ -23,6 +23,11 @@ INPUT_NORMS = ("none", "frame")
 """What the network does to a frame's pixels before the convolutions: nothing (÷ 255 only,
 the notebook's), or standardise each frame to mean 0 and deviation 1 (small objects on a
 flat background, Pong's ball, become as large as Kung-Fu's fighters)."""
+RESIZES = ("area", "max")
+"""How a cropped frame shrinks to 42×42: `area`, each cell the mean of the pixels it covers
+(cv2's INTER_AREA, the notebook's), or `max`, each cell the brightest of them, so that an
+object smaller than a cell (Breakout's and Pong's 2×4-pixel ball, a ~4×4-pixel cell) keeps
+its full brightness instead of a quarter of it."""
 PRECISIONS = ("fp32", "bf16")
 """Arithmetic of the conv stack: float32, or bfloat16 under autocast (weights stay float32)."""
 DEVICES = ("auto", "cpu", "cuda")
@@ -51,6 +56,7 @@ SETTINGS_ADDED: dict[str, Any] = {
     "reward_mode": "scale",
     "init": "torch",
     "input_norm": "none",
+    "resize": "area",
 }
 """Settings that config.json files from before them lack, and the value such a run used.
 A missing one is read as this value, not as today's default, so that a default changed
@@ -126,6 +132,14 @@ class Config:
         GAME,
         low=1,
         high=10**9,
+    )
+
+    resize: str = setting(
+        "area",
+        "how a frame shrinks to 42×42: area (each cell the mean of its pixels, the "
+        "notebook's) or max (the brightest: a small ball stays bright)",
+        GAME,
+        choices=RESIZES,
     )
 
     # how much

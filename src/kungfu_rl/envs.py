@@ -1,11 +1,12 @@
 """Atari games: `make_env`, game names, and the one observation preprocessing.
 
 Every observation the agent ever sees, in the training pool and in evaluation, goes through
-`preprocess`: crop the game's play area, resize the ALE grayscale frame to 42×42 with
-INTER_AREA, keep uint8. The single-game env divides by 255 to give the notebook's float32
-in [0, 1]; the pool keeps uint8 and the agent divides at its first layer, which gives the
-same float32 values bit for bit (and then, with `input_norm="frame"`, the default,
-standardises each frame inside the network, whichever way the frame came).
+`preprocess`: crop the game's play area, resize the ALE grayscale frame to 42×42 (INTER_AREA,
+or the brightest pixel of each cell: `--resize`), keep uint8. The single-game env divides by
+255 to give the notebook's float32 in [0, 1]; the pool keeps uint8 and the agent divides at
+its first layer, which gives the same float32 values bit for bit (and then, with
+`input_norm="frame"`, the default, standardises each frame inside the network, whichever way
+the frame came).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import cv2
 import gymnasium as gym
 import numpy as np
 from ale_py import roms
+
+from .config import RESIZES
 
 gym.register_envs(ale_py)
 # the emulator's banner and info lines ("A.L.E: Arcade Learning Environment ...") on every
@@ -119,23 +122,42 @@ class GameSettings:
     """Up to this many no-op steps at each game start (0: none, as in ALE v5)."""
     max_frames: int = 108_000
     """Emulator frames after which a game is truncated (30 minutes of play, as in ALE v5)."""
+    resize: str = "area"
+    """How the cropped frame shrinks to 42×42 (`config.RESIZES`)."""
 
     @property
     def crop(self) -> tuple[slice, slice]:
         return GAME_CROPS.get(self.game, (slice(None), slice(None)))
 
 
-def preprocess(frames: np.ndarray, crop: tuple[slice, slice]) -> np.ndarray:
-    """Crop and resize ALE grayscale frames.
+def preprocess(frames: np.ndarray, crop: tuple[slice, slice], resize: str = "area") -> np.ndarray:
+    """Crop and resize ALE grayscale frames: each 42×42 cell the mean of the pixels it covers
+    (`resize="area"`, cv2's INTER_AREA) or the brightest of them (`"max"`).
 
     frames: uint8 [..., 210, 160] -> uint8 [..., 1, 42, 42].
     """
     lead = frames.shape[:-2]
     flat = frames.reshape(-1, *frames.shape[-2:])[:, crop[0], crop[1]]  # [N, h, w]
+    if resize == "max":
+        return _max_resize(flat).reshape(*lead, 1, OBS_SIZE, OBS_SIZE)
+    if resize != "area":
+        raise ValueError(f"resize must be one of {RESIZES}, got {resize!r}")
     out = np.empty((flat.shape[0], 1, OBS_SIZE, OBS_SIZE), dtype=np.uint8)
     for i, frame in enumerate(flat):
         out[i, 0] = cv2.resize(frame, (OBS_SIZE, OBS_SIZE), interpolation=cv2.INTER_AREA)
     return out.reshape(*lead, 1, OBS_SIZE, OBS_SIZE)
+
+
+def _max_resize(flat: np.ndarray) -> np.ndarray:
+    """uint8 [N, h, w] (h, w >= 42) -> [N, 42, 42]: cell (i, j) is the maximum over rows
+    [i·h/42, (i+1)·h/42) and columns [j·w/42, (j+1)·w/42), floored; every pixel falls in
+    exactly one cell."""
+    h, w = flat.shape[1:]
+    if h < OBS_SIZE or w < OBS_SIZE:
+        raise ValueError(f"a {h}×{w} crop is smaller than the {OBS_SIZE}×{OBS_SIZE} observation")
+    rows = np.arange(OBS_SIZE) * h // OBS_SIZE  # first row of each cell
+    cols = np.arange(OBS_SIZE) * w // OBS_SIZE
+    return np.maximum.reduceat(np.maximum.reduceat(flat, rows, axis=1), cols, axis=2)
 
 
 class AtariGame(gym.Wrapper):
@@ -159,7 +181,8 @@ class AtariGame(gym.Wrapper):
 
     def observation(self, frame: np.ndarray) -> np.ndarray:
         """uint8 [210, 160] -> float32 [1, 42, 42] in [0, 1]."""
-        return preprocess(frame, self.settings.crop).astype(np.float32) / np.float32(255.0)
+        pixels = preprocess(frame, self.settings.crop, self.settings.resize)
+        return pixels.astype(np.float32) / np.float32(255.0)
 
     def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
         frame, info = self.env.reset(**kwargs)
@@ -189,6 +212,7 @@ def make_env(
     frameskip: int = 4,
     noop_max: int = 0,
     max_frames: int = 108_000,
+    resize: str = "area",
     render_mode: str | None = None,
 ) -> AtariGame:
     """One Atari game with the notebook's observation, float32 (1, 42, 42) in [0, 1].
@@ -202,5 +226,6 @@ def make_env(
         frameskip=frameskip,
         noop_max=noop_max,
         max_frames=max_frames,
+        resize=resize,
     )
     return AtariGame(settings, render_mode=render_mode)

@@ -24,6 +24,7 @@ def game_settings(config: Config) -> GameSettings:
         frameskip=config.frameskip,
         noop_max=config.noop_max,
         max_frames=config.max_episode_frames,
+        resize=config.resize,
     )
 
 

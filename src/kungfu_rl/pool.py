@@ -152,7 +152,8 @@ class EnvPool:
     def _observe(self, obs: np.ndarray) -> np.ndarray:
         """The vector env's observations -> the agent's, [B, C, H, W]."""
         if self.atari:
-            return preprocess(obs[:, 0], self.settings.crop)  # [B, 210, 160] -> [B, 1, 42, 42]
+            # [B, 210, 160] -> [B, 1, 42, 42]
+            return preprocess(obs[:, 0], self.settings.crop, self.settings.resize)
         return np.asarray(obs)
 
     def interact(self, n_steps: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
