@@ -12,6 +12,7 @@ from kungfu_rl.envs import (
     game_names,
     make_env,
     preprocess,
+    push_frames,
     resolve_game,
 )
 
@@ -103,6 +104,37 @@ def test_max_resize_keeps_a_small_ball_at_full_brightness_where_area_dims_it():
         assert preprocess(frame, crop, "area").max() < 87 + 0.6 * (236 - 87)
     with pytest.raises(ValueError, match="resize must be one of"):
         preprocess(frame, crop, "bilinear")
+
+
+def test_push_frames_drops_the_oldest_and_restarts_a_new_game_whole():
+    stack = np.arange(2 * 3 * 2 * 2, dtype=np.uint8).reshape(2, 3, 2, 2)  # [N, k, H, W]
+    before = stack.copy()
+    frames = np.full((2, 1, 2, 2), 200, dtype=np.uint8)
+    push_frames(stack, frames, np.array([False, True]))
+    np.testing.assert_array_equal(stack[0, :2], before[0, 1:])  # shifted by one
+    assert (stack[0, 2] == 200).all()  # the newest last
+    assert (stack[1] == 200).all()  # a new game sees no frame of the one before
+
+
+def test_the_single_game_env_stacks_its_last_frames_and_restarts_them():
+    # Breakout's paddle moves from the first step; games cut after 10 steps (40 frames)
+    stacked = make_env("Breakout", repeat_action_probability=0.0, frame_stack=3, max_frames=40)
+    plain = make_env("Breakout", repeat_action_probability=0.0, max_frames=40)  # one frame
+    assert stacked.observation_space.shape == (3, 42, 42)
+    for _ in range(2):  # the second game starts from a stack of its own first frame
+        obs, _ = stacked.reset(seed=0)
+        one, _ = plain.reset(seed=0)
+        seen = [one[0]] * 3
+        np.testing.assert_array_equal(obs, np.stack(seen))
+        ended, step = False, 0
+        while not ended:
+            action = 2 + step % 2 * (step > 3)  # right, then right and left by turns
+            obs, _, terminated, truncated, _ = stacked.step(action)
+            one, _, *_ = plain.step(action)
+            seen.append(one[0])
+            np.testing.assert_array_equal(obs, np.stack(seen[-3:]))
+            ended, step = terminated or truncated, step + 1
+        assert step == 10 and len({f.tobytes() for f in seen}) > 2  # frames did change
 
 
 @pytest.mark.parametrize(

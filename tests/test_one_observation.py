@@ -6,22 +6,26 @@ import torch
 
 from kungfu_rl.agent import _as_float_obs
 from kungfu_rl.config import RESIZES
-from kungfu_rl.envs import GameSettings, make_env, preprocess
+from kungfu_rl.envs import GameSettings, make_env, preprocess, push_frames
 from kungfu_rl.pool import atari_vector_env
 
 
-@pytest.mark.parametrize("resize", RESIZES)
-def test_single_game_env_and_pool_see_the_same_observation(resize):
+@pytest.mark.parametrize("resize, stack", [(r, 1) for r in RESIZES] + [("area", 4)])
+def test_single_game_env_and_pool_see_the_same_observation(resize, stack):
     # No sticky actions, so both emulators follow the same actions frame for frame.
-    settings = GameSettings(repeat_action_probability=0.0, resize=resize)
-    single = make_env(repeat_action_probability=0.0, resize=resize)
+    settings = GameSettings(repeat_action_probability=0.0, resize=resize, frame_stack=stack)
+    single = make_env(repeat_action_probability=0.0, resize=resize, frame_stack=stack)
     vector = atari_vector_env(settings, n_games=1, threads=1)
     obs_single, _ = single.reset(seed=0)
     frames, _ = vector.reset(seed=0)
     rng = np.random.default_rng(0)
     compared = 0
     for _ in range(200):
-        obs_pool = preprocess(frames[:, 0], settings.crop, resize)  # what EnvPool hands the agent
+        newest = preprocess(frames[:, 0], settings.crop, resize)  # [1, 1, 42, 42]
+        if compared == 0:  # what EnvPool hands the agent: its stack of the game's frames
+            obs_pool = np.repeat(newest, stack, axis=1)
+        else:
+            push_frames(obs_pool, newest, np.array([False]))
         np.testing.assert_array_equal(obs_pool[0].astype(np.float32) / 255.0, obs_single)
         # the agent turns the pool's uint8 into the very floats the single env gives
         torch.testing.assert_close(

@@ -173,3 +173,36 @@ def test_the_runs_resize_reaches_the_pool_and_the_evaluation_games():
     )
     assert not np.array_equal(pool._observe(frames), preprocess(frames[:, 0], pool.settings.crop))
     pool.close()
+
+
+def test_a_pools_frame_stack_shifts_by_one_each_step_and_restarts_with_each_game():
+    # games truncated after 80 frames (20 agent steps): every game ends at step 19; in
+    # Breakout the paddle moves from the first step
+    short_game = functools.partial(make_env, "Breakout", max_frames=80, frame_stack=4)
+    agent = RecurrentAgent((4, 42, 42), 4, hidden=16, channels=8)
+    pool = EnvPool(agent, short_game, n_parallel_games=4, seed=0, env_threads=1, overlap=True)
+    rollout = pool.play(26)
+    obs = rollout.observations  # [B, T, 4, 42, 42] uint8
+    assert obs.shape == (4, 26, 4, 42, 42) and obs.dtype == np.uint8
+    assert (rollout.is_not_done[:, 19] == 0).all()
+    for t in (0, 20):  # a game's first observation: its first frame, 4 times
+        assert (obs[:, t] == obs[:, t, -1:]).all()
+    for t in [t for t in range(25) if t != 19]:
+        np.testing.assert_array_equal(obs[:, t + 1, :-1], obs[:, t, 1:])
+    assert (obs[:, 1:, -1] != obs[:, :-1, -1]).any()  # the newest frames do change
+    pool.close()
+
+
+def test_the_runs_frame_stack_reaches_the_network_the_pool_and_the_evaluation_games():
+    from kungfu_rl.config import Config
+    from kungfu_rl.loading import build_agent, env_factory
+
+    config = Config(frame_stack=2, hidden=16, channels=8)
+    make = env_factory(config)
+    shape = make().observation_space.shape
+    assert shape == (2, 42, 42)  # what `kungfu eval` and `watch` play, and the network takes
+    agent = build_agent(config, shape, 14, torch.device("cpu"))
+    assert agent.conv[0].in_channels == 2
+    pool = EnvPool(agent, make, 2, seed=0, env_threads=1)
+    assert pool.play(3).observations.shape == (2, 3, 2, 42, 42)
+    pool.close()

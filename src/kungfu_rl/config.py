@@ -57,6 +57,7 @@ SETTINGS_ADDED: dict[str, Any] = {
     "init": "torch",
     "input_norm": "none",
     "resize": "area",
+    "frame_stack": 1,
 }
 """Settings that config.json files from before them lack, and the value such a run used.
 A missing one is read as this value, not as today's default, so that a default changed
@@ -140,6 +141,14 @@ class Config:
         "notebook's) or max (the brightest: a small ball stays bright)",
         GAME,
         choices=RESIZES,
+    )
+    frame_stack: int = setting(
+        1,
+        "frames the agent sees at each step, as channels: the newest and those before it "
+        "(1: the notebook's one frame; the memory remembers the rest)",
+        GAME,
+        low=1,
+        high=16,
     )
 
     # how much

@@ -124,6 +124,8 @@ class GameSettings:
     """Emulator frames after which a game is truncated (30 minutes of play, as in ALE v5)."""
     resize: str = "area"
     """How the cropped frame shrinks to 42×42 (`config.RESIZES`)."""
+    frame_stack: int = 1
+    """Frames in one observation, oldest first, as channels (`push_frames`)."""
 
     @property
     def crop(self) -> tuple[slice, slice]:
@@ -160,8 +162,21 @@ def _max_resize(flat: np.ndarray) -> np.ndarray:
     return np.maximum.reduceat(np.maximum.reduceat(flat, rows, axis=1), cols, axis=2)
 
 
+def push_frames(stack: np.ndarray, frames: np.ndarray, restart: np.ndarray) -> None:
+    """Add the newest frame to each game's stack in place, dropping its oldest.
+
+    stack uint8 [N, k, H, W], oldest frame first; frames [N, 1, H, W]; restart bool [N]:
+    games whose `frames` start a new game, whose whole stack becomes that frame (no frame of
+    the game before is seen).
+    """
+    stack[:, :-1] = stack[:, 1:]
+    stack[:, -1] = frames[:, 0]
+    stack[restart] = frames[restart]  # [n, 1, H, W] broadcast over the k frames
+
+
 class AtariGame(gym.Wrapper):
-    """One ALE game with the agent's observation: float32 (1, 42, 42) in [0, 1].
+    """One ALE game with the agent's observation: float32 (k, 42, 42) in [0, 1], the last k
+    frames (`settings.frame_stack`; 1, the notebook's, by default).
 
     `rgb_frame()` gives the full-colour 210×160×3 screen for videos.
     """
@@ -177,12 +192,16 @@ class AtariGame(gym.Wrapper):
         )
         super().__init__(env)
         self.settings = settings
-        self.observation_space = gym.spaces.Box(0.0, 1.0, (1, OBS_SIZE, OBS_SIZE), dtype=np.float32)
+        shape = (settings.frame_stack, OBS_SIZE, OBS_SIZE)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape, dtype=np.float32)
+        self._stack = np.zeros((1, *shape), dtype=np.uint8)  # [1, k, 42, 42]
 
-    def observation(self, frame: np.ndarray) -> np.ndarray:
-        """uint8 [210, 160] -> float32 [1, 42, 42] in [0, 1]."""
-        pixels = preprocess(frame, self.settings.crop, self.settings.resize)
-        return pixels.astype(np.float32) / np.float32(255.0)
+    def observation(self, frame: np.ndarray, restart: bool = False) -> np.ndarray:
+        """uint8 [210, 160] -> float32 [k, 42, 42] in [0, 1]: the newest frame last, after
+        the k - 1 before it in this game (`restart`: the frame starts a game)."""
+        pixels = preprocess(frame[None], self.settings.crop, self.settings.resize)  # [1, 1, ...]
+        push_frames(self._stack, pixels, np.array([restart]))
+        return self._stack[0].astype(np.float32) / np.float32(255.0)
 
     def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
         frame, info = self.env.reset(**kwargs)
@@ -191,7 +210,7 @@ class AtariGame(gym.Wrapper):
                 frame, _, terminated, truncated, info = self.env.step(0)
                 if terminated or truncated:
                     frame, info = self.env.reset()
-        return self.observation(frame), info
+        return self.observation(frame, restart=True), info
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         frame, reward, terminated, truncated, info = self.env.step(action)
@@ -213,6 +232,7 @@ def make_env(
     noop_max: int = 0,
     max_frames: int = 108_000,
     resize: str = "area",
+    frame_stack: int = 1,
     render_mode: str | None = None,
 ) -> AtariGame:
     """One Atari game with the notebook's observation, float32 (1, 42, 42) in [0, 1].
@@ -227,5 +247,6 @@ def make_env(
         noop_max=noop_max,
         max_frames=max_frames,
         resize=resize,
+        frame_stack=frame_stack,
     )
     return AtariGame(settings, render_mode=render_mode)

@@ -12,7 +12,7 @@ import torch
 from ale_py.vector_env import AtariVectorEnv
 
 from .agent import Memory, RecurrentAgent, reset_memory
-from .envs import AtariGame, GameSettings, make_env, preprocess, rom_id
+from .envs import AtariGame, GameSettings, make_env, preprocess, push_frames, rom_id
 from .machine import torch_threads
 
 
@@ -141,6 +141,8 @@ class EnvPool:
             start = None if seed is None else (seed + sl.start) % (2**31 - B)
             obs, info = env.reset(seed=start)
             first.append(self._observe(obs))
+            if self.atari:  # each game's stack starts as its first frame, k times
+                first[-1] = np.repeat(first[-1], self.settings.frame_stack, axis=1)
             self._lives[sl] = info.get("lives", 0)
         self.prev_observations = np.concatenate(first)  # [B, C, H, W]
         self.prev_memory_states: Memory = agent.get_initial_state(B)
@@ -150,7 +152,8 @@ class EnvPool:
         self.episode_lengths: list[int] = []
 
     def _observe(self, obs: np.ndarray) -> np.ndarray:
-        """The vector env's observations -> the agent's, [B, C, H, W]."""
+        """The vector env's observations -> the agent's, [B, C, H, W]: for Atari games the
+        newest frame only, [B, 1, 42, 42], which `push_frames` adds to each game's stack."""
         if self.atari:
             # [B, 210, 160] -> [B, 1, 42, 42]
             return preprocess(obs[:, 0], self.settings.crop, self.settings.resize)
@@ -205,7 +208,10 @@ class EnvPool:
                 self._lives[sl] = lives
             self._track_episodes(reward, done, sl)
             memory[half] = reset_memory(memory[half], torch.as_tensor(~done))
-            self.prev_observations[sl] = self._observe(obs)
+            if self.atari:  # a game that ended was reset: its new game's first frame
+                push_frames(self.prev_observations[sl], self._observe(obs), done)
+            else:
+                self.prev_observations[sl] = self._observe(obs)
             in_flight[half] = False
 
         for t in range(n_steps - 1):
