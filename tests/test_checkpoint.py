@@ -23,16 +23,16 @@ from kungfu_rl.checkpoint import (
 )
 
 
-def payload(update: int) -> dict:
+def payload(update: int, frame_stack: int = 1) -> dict:
     """A checkpoint as the trainer writes it (a tiny network) at `update`."""
     torch.manual_seed(update)
-    agent = RecurrentAgent(hidden=16, channels=8)
+    agent = RecurrentAgent((frame_stack, 42, 42), hidden=16, channels=8)
     return {
         "model": agent.state_dict(),
         "optimizer": torch.optim.Adam(agent.parameters()).state_dict(),
         "update": update,
         "frames": update * 32,
-        "config": Config(hidden=16, channels=8).to_json(),
+        "config": Config(hidden=16, channels=8, frame_stack=frame_stack).to_json(),
     }
 
 
@@ -150,6 +150,22 @@ def test_an_unreadable_checkpoint_is_moved_aside_and_never_counted_as_kept(tmp_p
     warnings = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(warnings) == 1 and warnings[0].startswith("warning: moved update-000000999.pt")
     assert load_newest(tmp_path)[1]["update"] == 3
+
+
+def test_a_frame_stacked_run_keeps_its_checkpoints(tmp_path):
+    # its first convolution takes 4 channels: checked against its own settings, not one frame
+    for update in (1, 2):
+        save_checkpoint(payload(update, frame_stack=4), tmp_path, update, keep=2)
+    assert [p.name for p in list_checkpoints(tmp_path)] == [
+        "update-000000001.pt",
+        "update-000000002.pt",
+    ]
+    assert load_newest(tmp_path)[1]["model"]["conv.0.weight"].shape[1] == 4
+    bad = payload(3, frame_stack=4)
+    bad["config"] = Config(hidden=16, channels=8, frame_stack=2).to_json()
+    torch.save(bad, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match=r"conv\.0\.weight has shape"):
+        load_checkpoint(tmp_path / "other.pt")
 
 
 def test_a_checkpoint_that_does_not_fit_its_own_settings_is_unreadable(tmp_path):
