@@ -52,13 +52,16 @@ def params(run_dir) -> dict[str, torch.Tensor]:
     return load_checkpoint(list_checkpoints(run_dir)[-1])["model"]
 
 
-def test_resume_carries_on_counters_and_metrics(tmp_path):
-    result = train(tiny(tmp_path, updates=8))
+@pytest.mark.parametrize("frame_stack", [1, 4])
+def test_resume_carries_on_counters_and_metrics(tmp_path, frame_stack):
+    result = train(tiny(tmp_path, updates=8, frame_stack=frame_stack))
     assert result.updates == 8 and updates_logged(result.run_dir) == list(range(1, 9))
     again = resume(result.run_dir, {"frames": 12 * FRAMES_PER_UPDATE})
     assert again.updates == 12 and again.frames == 12 * FRAMES_PER_UPDATE
     assert updates_logged(result.run_dir) == list(range(1, 13))
     assert load_checkpoint(list_checkpoints(result.run_dir)[-1])["update"] == 12
+    assert params(result.run_dir)["conv.0.weight"].shape[1] == frame_stack
+    assert not (result.run_dir / "checkpoints" / "unreadable").exists()
 
 
 def test_rows_logged_after_the_checkpoint_are_replaced_not_duplicated(tmp_path):
