@@ -239,6 +239,8 @@ def make_env(
 
     The default is `ALE/KungFuMaster-v5` (frameskip 4, sticky actions 0.25, 14 actions),
     the modern form of the notebook's `KungFuMasterDeterministic-v0`. Raw game rewards.
+    `resize` and `frame_stack` are `kungfu train --resize / --frame-stack`; with
+    `frame_stack=k` an observation is (k, 42, 42), the game's last k frames, oldest first.
     """
     settings = GameSettings(
         game=resolve_game(game),
