@@ -116,6 +116,21 @@ def test_the_runs_input_norm_reaches_the_network_and_bad_values_are_refused():
         RecurrentAgent(input_norm="batch")
 
 
+def test_an_84_frame_is_folded_2x2_into_channels_before_the_convs():
+    torch.manual_seed(0)
+    agent = RecurrentAgent((2, 84, 84), 4, hidden=16, channels=8, input_norm="none")
+    frames = torch.randint(0, 256, (3, 2, 84, 84), dtype=torch.uint8)
+    frames[0, 0, 10, 10], frames[0, 0, 11, 11] = 255, 0  # one 2×2 block: bright top left
+    # pixel (2i + a, 2j + b) of frame c is channel 4c + 2a + b at (i, j), written by hand
+    by_hand = frames.float().div(255).view(3, 2, 42, 2, 42, 2).permute(0, 1, 3, 5, 2, 4)
+    by_hand = by_hand.reshape(3, 8, 42, 42).contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(agent.encode_conv(frames), agent.conv(by_hand))
+    # so a detail inside one 2×2 block, which a 42×42 frame averages away, changes the features
+    moved = frames.clone()
+    moved[0, 0, 10, 10], moved[0, 0, 11, 11] = 0, 255  # bright bottom right: the same mean
+    assert not torch.equal(agent.encode_conv(moved)[0], agent.encode_conv(frames)[0])
+
+
 def test_the_network_built_bare_is_the_one_kungfu_train_builds():
     """RecurrentAgent's keyword defaults are Config's: the notebook's `RecurrentAgent(shape,
     n)` is the network `kungfu train` trains (input_norm frame since row 20 became default)."""
@@ -125,11 +140,17 @@ def test_the_network_built_bare_is_the_one_kungfu_train_builds():
     assert RecurrentAgent().input_norm == "frame"
 
 
-@pytest.mark.parametrize("key", ["init", "input_norm", "reward_mode", "resize"])
+@pytest.mark.parametrize("key", ["init", "input_norm", "reward_mode", "resize", "frame_size"])
 def test_a_config_json_without_a_later_setting_reads_as_the_run_was(key, monkeypatch):
     """A config.json from before `key` existed is read with the value runs had then, even
     where today's default differs (here made to differ by changing the record)."""
-    choices = {"init": "orthogonal", "input_norm": "none", "reward_mode": "clip", "resize": "max"}
+    choices = {
+        "init": "orthogonal",
+        "input_norm": "none",
+        "reward_mode": "clip",
+        "resize": "max",
+        "frame_size": 84,
+    }
     assert all(choices[k] != getattr(Config(), k) for k in choices)  # each differs from today's
     monkeypatch.setitem(config.SETTINGS_ADDED, key, choices[key])
     assert getattr(Config.from_dict({}), key) == choices[key]

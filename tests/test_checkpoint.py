@@ -23,16 +23,18 @@ from kungfu_rl.checkpoint import (
 )
 
 
-def payload(update: int, frame_stack: int = 1) -> dict:
+def payload(update: int, frame_stack: int = 1, frame_size: int = 42) -> dict:
     """A checkpoint as the trainer writes it (a tiny network) at `update`."""
     torch.manual_seed(update)
-    agent = RecurrentAgent((frame_stack, 42, 42), hidden=16, channels=8)
+    agent = RecurrentAgent((frame_stack, frame_size, frame_size), hidden=16, channels=8)
     return {
         "model": agent.state_dict(),
         "optimizer": torch.optim.Adam(agent.parameters()).state_dict(),
         "update": update,
         "frames": update * 32,
-        "config": Config(hidden=16, channels=8, frame_stack=frame_stack).to_json(),
+        "config": Config(
+            hidden=16, channels=8, frame_stack=frame_stack, frame_size=frame_size
+        ).to_json(),
     }
 
 
@@ -163,6 +165,16 @@ def test_a_frame_stacked_run_keeps_its_checkpoints(tmp_path):
     assert load_newest(tmp_path)[1]["model"]["conv.0.weight"].shape[1] == 4
     bad = payload(3, frame_stack=4)
     bad["config"] = Config(hidden=16, channels=8, frame_stack=2).to_json()
+    torch.save(bad, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match=r"conv\.0\.weight has shape"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_an_84_frame_runs_checkpoints_are_kept_and_a_42_frame_config_does_not_fit_them(tmp_path):
+    save_checkpoint(payload(1, frame_size=84), tmp_path, 1, keep=2)
+    assert load_newest(tmp_path)[1]["model"]["conv.0.weight"].shape[1] == 4
+    bad = payload(2, frame_size=84)
+    bad["config"] = Config(hidden=16, channels=8).to_json()
     torch.save(bad, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match=r"conv\.0\.weight has shape"):
         load_checkpoint(tmp_path / "other.pt")

@@ -93,6 +93,12 @@ def test_choices_and_plain_names_are_checked():
     assert Config(core="gru").validate().core == "gru"
 
 
+def test_a_frame_size_between_the_two_is_refused_in_one_line():
+    assert Config(frame_size=84).validate().frame_size == 84
+    with pytest.raises(ConfigError, match="--frame-size must be 42 or 84, got 60"):
+        Config(frame_size=60).validate()
+
+
 def test_the_resumable_set_comes_from_the_table():
     marked = {f.name for f in dataclasses.fields(Config) if spec_of(f).resumable}
     assert marked == RESUMABLE

@@ -62,36 +62,49 @@ def test_preprocess_batches_and_keeps_uint8():
     np.testing.assert_array_equal(out[1, 2], preprocess(frames[1, 2], GAME_CROPS["KungFuMaster"]))
 
 
-@pytest.mark.parametrize("n", [1, 32])
-def test_a_frame_comes_out_the_same_in_any_batch(n):
+@pytest.mark.parametrize("n, size", [(1, 42), (32, 42), (32, 84)])
+def test_a_frame_comes_out_the_same_in_any_batch(n, size):
     # a batch of frames against one cv2 call per frame, the crop written out by hand
     crop = GAME_CROPS["KungFuMaster"]
     frames = np.random.default_rng(n).integers(0, 256, (n, 210, 160), dtype=np.uint8)
     one_by_one = np.stack(
-        [cv2.resize(f[crop], (42, 42), interpolation=cv2.INTER_AREA)[None] for f in frames]
+        [cv2.resize(f[crop], (size, size), interpolation=cv2.INTER_AREA)[None] for f in frames]
     )
-    np.testing.assert_array_equal(preprocess(frames, crop), one_by_one)
+    np.testing.assert_array_equal(preprocess(frames, crop, "area", size), one_by_one)
 
 
-def _max_by_hand(frame: np.ndarray) -> np.ndarray:
-    """[h, w] -> [42, 42], each cell the max over its floored bounds, one cell at a time."""
+def _max_by_hand(frame: np.ndarray, size: int = 42) -> np.ndarray:
+    """[h, w] -> [size, size], each cell the max over its floored bounds, one at a time."""
     h, w = frame.shape
-    out = np.zeros((42, 42), dtype=frame.dtype)
-    for i in range(42):
-        for j in range(42):
-            cell = frame[i * h // 42 : (i + 1) * h // 42, j * w // 42 : (j + 1) * w // 42]
+    out = np.zeros((size, size), dtype=frame.dtype)
+    for i in range(size):
+        for j in range(size):
+            cell = frame[i * h // size : (i + 1) * h // size, j * w // size : (j + 1) * w // size]
             out[i, j] = cell.max()
     return out
 
 
-@pytest.mark.parametrize("game", ["KungFuMaster", "Pong", "Breakout", "Seaquest"])
-def test_max_resize_takes_each_cells_brightest_pixel(game):
+@pytest.mark.parametrize(
+    "game, size",
+    [(g, 42) for g in ("KungFuMaster", "Pong", "Breakout", "Seaquest")] + [("Breakout", 84)],
+)
+def test_max_resize_takes_each_cells_brightest_pixel(game, size):
     crop = GAME_CROPS.get(game, (slice(None), slice(None)))
     frames = np.random.default_rng(1).integers(0, 200, (2, 210, 160), dtype=np.uint8)
-    out = preprocess(frames, crop, "max")
-    assert out.shape == (2, 1, 42, 42) and out.dtype == np.uint8
+    out = preprocess(frames, crop, "max", size)
+    assert out.shape == (2, 1, size, size) and out.dtype == np.uint8
     for frame, got in zip(frames, out, strict=True):
-        np.testing.assert_array_equal(got[0], _max_by_hand(frame[crop]))
+        np.testing.assert_array_equal(got[0], _max_by_hand(frame[crop], size))
+
+
+def test_an_84_frame_keeps_most_of_a_small_balls_brightness_where_42_loses_it():
+    crop = GAME_CROPS["Breakout"]  # 164×144: cells of about 3.9×3.4 pixels at 42, half at 84
+    for row, col in [(100, 30), (121, 77), (150, 101)]:
+        frame = np.zeros((210, 160), dtype=np.uint8)
+        frame[row : row + 4, col : col + 2] = 200  # a 2×4-pixel ball on black
+        small = preprocess(frame, crop, "area", 42)[0].max()
+        large = preprocess(frame, crop, "area", 84)[0].max()
+        assert small < 0.5 * 200 < 0.7 * 200 < large
 
 
 def test_max_resize_keeps_a_small_ball_at_full_brightness_where_area_dims_it():

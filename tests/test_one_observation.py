@@ -10,18 +10,21 @@ from kungfu_rl.envs import GameSettings, make_env, preprocess, push_frames
 from kungfu_rl.pool import atari_vector_env
 
 
-@pytest.mark.parametrize("resize, stack", [(r, 1) for r in RESIZES] + [("area", 4)])
-def test_single_game_env_and_pool_see_the_same_observation(resize, stack):
+@pytest.mark.parametrize(
+    "resize, stack, size", [(r, 1, 42) for r in RESIZES] + [("area", 4, 42), ("area", 1, 84)]
+)
+def test_single_game_env_and_pool_see_the_same_observation(resize, stack, size):
     # No sticky actions, so both emulators follow the same actions frame for frame.
-    settings = GameSettings(repeat_action_probability=0.0, resize=resize, frame_stack=stack)
-    single = make_env(repeat_action_probability=0.0, resize=resize, frame_stack=stack)
+    how = dict(resize=resize, frame_stack=stack, frame_size=size)
+    settings = GameSettings(repeat_action_probability=0.0, **how)
+    single = make_env(repeat_action_probability=0.0, **how)
     vector = atari_vector_env(settings, n_games=1, threads=1)
     obs_single, _ = single.reset(seed=0)
     frames, _ = vector.reset(seed=0)
     rng = np.random.default_rng(0)
     compared = 0
     for _ in range(200):
-        newest = preprocess(frames[:, 0], settings.crop, resize)  # [1, 1, 42, 42]
+        newest = preprocess(frames[:, 0], settings.crop, resize, size)  # [1, 1, S, S]
         if compared == 0:  # what EnvPool hands the agent: its stack of the game's frames
             obs_pool = np.repeat(newest, stack, axis=1)
         else:

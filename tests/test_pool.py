@@ -206,3 +206,18 @@ def test_the_runs_frame_stack_reaches_the_network_the_pool_and_the_evaluation_ga
     pool = EnvPool(agent, make, 2, seed=0, env_threads=1)
     assert pool.play(3).observations.shape == (2, 3, 2, 42, 42)
     pool.close()
+
+
+def test_the_runs_frame_size_reaches_the_network_the_pool_and_the_evaluation_games():
+    from kungfu_rl.config import Config
+    from kungfu_rl.loading import build_agent, env_factory
+
+    config = Config(game="Breakout", frame_size=84, hidden=16, channels=8)
+    make = env_factory(config)
+    shape = make().observation_space.shape
+    assert shape == (1, 84, 84)  # what `kungfu eval` and `watch` play, and the network takes
+    agent = build_agent(config, shape, 4, torch.device("cpu"))
+    assert agent.conv[0].in_channels == 4  # each 2×2 block of pixels folded into channels
+    pool = EnvPool(agent, make, 2, seed=0, env_threads=1)
+    assert pool.play(3).observations.shape == (2, 3, 1, 84, 84)
+    pool.close()

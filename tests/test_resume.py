@@ -52,15 +52,16 @@ def params(run_dir) -> dict[str, torch.Tensor]:
     return load_checkpoint(list_checkpoints(run_dir)[-1])["model"]
 
 
-@pytest.mark.parametrize("frame_stack", [1, 4])
-def test_resume_carries_on_counters_and_metrics(tmp_path, frame_stack):
-    result = train(tiny(tmp_path, updates=8, frame_stack=frame_stack))
+@pytest.mark.parametrize("frame_stack, frame_size", [(1, 42), (4, 42), (1, 84)])
+def test_resume_carries_on_counters_and_metrics(tmp_path, frame_stack, frame_size):
+    result = train(tiny(tmp_path, updates=8, frame_stack=frame_stack, frame_size=frame_size))
     assert result.updates == 8 and updates_logged(result.run_dir) == list(range(1, 9))
     again = resume(result.run_dir, {"frames": 12 * FRAMES_PER_UPDATE})
     assert again.updates == 12 and again.frames == 12 * FRAMES_PER_UPDATE
     assert updates_logged(result.run_dir) == list(range(1, 13))
     assert load_checkpoint(list_checkpoints(result.run_dir)[-1])["update"] == 12
-    assert params(result.run_dir)["conv.0.weight"].shape[1] == frame_stack
+    folded = (frame_size // 42) ** 2  # an 84×84 frame's 2×2 blocks become channels
+    assert params(result.run_dir)["conv.0.weight"].shape[1] == frame_stack * folded
     assert not (result.run_dir / "checkpoints" / "unreadable").exists()
 
 

@@ -16,6 +16,8 @@ Memory = tuple[torch.Tensor, ...]
 the GRU, () for the feedforward core, which remembers nothing."""
 
 _MEMORY_TENSORS = {"lstm": 2, "gru": 1, "none": 0}
+_CONV_SIDE = 42
+"""Side of the frame the convs see; a larger frame of n times this side is folded to it."""
 
 
 def reset_memory(memory: Memory, is_not_done: torch.Tensor) -> Memory:
@@ -50,6 +52,12 @@ def standardise_frames(x: torch.Tensor, min_std: float = 1e-3) -> torch.Tensor:
 
 class RecurrentAgent(nn.Module):
     """3 × conv(32, 3×3, stride 2) -> dense 128 -> LSTMCell(128) -> action logits, state value.
+
+    A frame whose side is a multiple n ≥ 2 of 42 (`--frame-size 84`) is first folded: each
+    n×n block of pixels becomes n² channels (`nn.PixelUnshuffle`), so that the convs see
+    42×42 as ever and only the first one takes more channels. Its first layer then acts as a
+    6×6, stride-4 filter over the 84×84 frame, much like the Nature DQN network's first
+    (8×8, stride 4).
 
     With `core="gru"` a GRUCell replaces the LSTM; with `core="none"` the memory is left
     out: the policy sees one frame and remembers nothing.
@@ -89,9 +97,12 @@ class RecurrentAgent(nn.Module):
         self.n_actions = n_actions
         self.core = core
         self.hidden = hidden
-        c = obs_shape[0]
+        c, side = obs_shape[0], obs_shape[-1]
+        fold = side // _CONV_SIDE if side % _CONV_SIDE == 0 else 1
+        # [N, c, n·42, n·42] -> [N, c·n², 42, 42]; nothing for the notebook's 42×42
+        self.fold = nn.PixelUnshuffle(fold) if fold > 1 else nn.Identity()
         self.conv = nn.Sequential(
-            nn.Conv2d(c, channels, kernel_size=3, stride=2),
+            nn.Conv2d(c * fold * fold, channels, kernel_size=3, stride=2),
             nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, kernel_size=3, stride=2),
             nn.ReLU(inplace=True),
@@ -103,7 +114,7 @@ class RecurrentAgent(nn.Module):
         # faster on CPU than in the default layout (docs/decisions.md)
         self.conv.to(memory_format=torch.channels_last)
         with torch.no_grad():
-            n_flat = self.encode_conv(torch.zeros(1, *obs_shape)).shape[1]  # 512 (1, 42, 42)
+            n_flat = self.encode_conv(torch.zeros(1, *obs_shape)).shape[1]  # 512 at 42×42
         self.hid = nn.Linear(n_flat, hidden)
         self.rnn: nn.Module | None = {
             "lstm": lambda: nn.LSTMCell(hidden, hidden),
@@ -148,7 +159,7 @@ class RecurrentAgent(nn.Module):
         x = _as_float_obs(obs)
         if self.input_norm == "frame":
             x = standardise_frames(x)
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = self.fold(x).contiguous(memory_format=torch.channels_last)
         if self.precision == "fp32":
             return self.conv(x)
         with torch.autocast(x.device.type, dtype=torch.bfloat16):

@@ -28,6 +28,10 @@ RESIZES = ("area", "max")
 (cv2's INTER_AREA, the notebook's), or `max`, each cell the brightest of them, so that an
 object smaller than a cell (Breakout's and Pong's 2×4-pixel ball, a ~4×4-pixel cell) keeps
 its full brightness instead of a quarter of it."""
+FRAME_SIZES = (42, 84)
+"""Sides of the square frame a game shrinks to: 42, the notebook's, or 84, where Breakout's
+ball keeps its brightness and a paddle's position is twice as fine. The network's convs see
+42×42 either way: it folds each 2×2 block of an 84×84 frame into 4 channels."""
 PRECISIONS = ("fp32", "bf16")
 """Arithmetic of the conv stack: float32, or bfloat16 under autocast (weights stay float32)."""
 DEVICES = ("auto", "cpu", "cuda")
@@ -58,6 +62,7 @@ SETTINGS_ADDED: dict[str, Any] = {
     "input_norm": "none",
     "resize": "area",
     "frame_stack": 1,
+    "frame_size": 42,
 }
 """Settings that config.json files from before them lack, and the value such a run used.
 A missing one is read as this value, not as today's default, so that a default changed
@@ -137,10 +142,18 @@ class Config:
 
     resize: str = setting(
         "area",
-        "how a frame shrinks to 42×42: area (each cell the mean of its pixels, the "
+        "how a frame shrinks to --frame-size: area (each cell the mean of its pixels, the "
         "notebook's) or max (the brightest: a small ball stays bright)",
         GAME,
         choices=RESIZES,
+    )
+    frame_size: int = setting(
+        42,
+        "side of the square frame: 42 (the notebook's) or 84 (small objects keep their "
+        "pixels; the network folds each 2×2 block into channels, so its convs still see 42×42)",
+        GAME,
+        low=min(FRAME_SIZES),
+        high=max(FRAME_SIZES),
     )
     frame_stack: int = setting(
         1,
@@ -327,6 +340,9 @@ class Config:
             setattr(self, f.name, _checked(f, getattr(self, f.name)))
         if not self.game.strip():
             raise ConfigError("--game must name a game (see `kungfu games`)")
+        if self.frame_size not in FRAME_SIZES:
+            sizes = " or ".join(str(s) for s in FRAME_SIZES)
+            raise ConfigError(f"--frame-size must be {sizes}, got {self.frame_size}")
         if self.frames < self.frames_per_update:
             raise ConfigError(
                 f"--frames {self.frames:,} is less than one update "

@@ -1,10 +1,11 @@
 """Atari games: `make_env`, game names, and the one observation preprocessing.
 
 Every observation the agent ever sees, in the training pool and in evaluation, goes through
-`preprocess`: crop the game's play area, resize the ALE grayscale frame to 42×42 (INTER_AREA,
-or the brightest pixel of each cell: `--resize`), keep uint8. The single-game env divides by
-255 to give the notebook's float32 in [0, 1]; the pool keeps uint8 and the agent divides at
-its first layer, which gives the same float32 values bit for bit (and then, with
+`preprocess`: crop the game's play area, resize the ALE grayscale frame to 42×42 (or 84×84:
+`--frame-size`) with INTER_AREA or the brightest pixel of each cell (`--resize`), keep uint8.
+The single-game env divides by 255 to give the notebook's float32 in [0, 1]; the pool keeps
+uint8 and the agent divides at its first layer, which gives the same float32 values bit for
+bit (and then, with
 `input_norm="frame"`, the default, standardises each frame inside the network, whichever way
 the frame came).
 """
@@ -31,7 +32,7 @@ gym.register_envs(ale_py)
 ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
 
 OBS_SIZE = 42
-"""Side of the square observation, as in the notebook."""
+"""Side of the square observation, as in the notebook (`--frame-size`'s default)."""
 
 # The play area of each game (rows, columns) of the 210×160 frame, where a score bar or a
 # frame takes rows the 42×42 observation needs; games not listed are not cropped. Kung-Fu
@@ -123,7 +124,9 @@ class GameSettings:
     max_frames: int = 108_000
     """Emulator frames after which a game is truncated (30 minutes of play, as in ALE v5)."""
     resize: str = "area"
-    """How the cropped frame shrinks to 42×42 (`config.RESIZES`)."""
+    """How the cropped frame shrinks to frame_size × frame_size (`config.RESIZES`)."""
+    frame_size: int = OBS_SIZE
+    """Side of the square frame (`config.FRAME_SIZES`)."""
     frame_stack: int = 1
     """Frames in one observation, oldest first, as channels (`push_frames`)."""
 
@@ -132,33 +135,35 @@ class GameSettings:
         return GAME_CROPS.get(self.game, (slice(None), slice(None)))
 
 
-def preprocess(frames: np.ndarray, crop: tuple[slice, slice], resize: str = "area") -> np.ndarray:
-    """Crop and resize ALE grayscale frames: each 42×42 cell the mean of the pixels it covers
-    (`resize="area"`, cv2's INTER_AREA) or the brightest of them (`"max"`).
+def preprocess(
+    frames: np.ndarray, crop: tuple[slice, slice], resize: str = "area", size: int = OBS_SIZE
+) -> np.ndarray:
+    """Crop and resize ALE grayscale frames: each of the size×size cells the mean of the
+    pixels it covers (`resize="area"`, cv2's INTER_AREA) or the brightest of them (`"max"`).
 
-    frames: uint8 [..., 210, 160] -> uint8 [..., 1, 42, 42].
+    frames: uint8 [..., 210, 160] -> uint8 [..., 1, size, size] (42 by default).
     """
     lead = frames.shape[:-2]
     flat = frames.reshape(-1, *frames.shape[-2:])[:, crop[0], crop[1]]  # [N, h, w]
     if resize == "max":
-        return _max_resize(flat).reshape(*lead, 1, OBS_SIZE, OBS_SIZE)
+        return _max_resize(flat, size).reshape(*lead, 1, size, size)
     if resize != "area":
         raise ValueError(f"resize must be one of {RESIZES}, got {resize!r}")
-    out = np.empty((flat.shape[0], 1, OBS_SIZE, OBS_SIZE), dtype=np.uint8)
+    out = np.empty((flat.shape[0], 1, size, size), dtype=np.uint8)
     for i, frame in enumerate(flat):
-        out[i, 0] = cv2.resize(frame, (OBS_SIZE, OBS_SIZE), interpolation=cv2.INTER_AREA)
-    return out.reshape(*lead, 1, OBS_SIZE, OBS_SIZE)
+        out[i, 0] = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+    return out.reshape(*lead, 1, size, size)
 
 
-def _max_resize(flat: np.ndarray) -> np.ndarray:
-    """uint8 [N, h, w] (h, w >= 42) -> [N, 42, 42]: cell (i, j) is the maximum over rows
-    [i·h/42, (i+1)·h/42) and columns [j·w/42, (j+1)·w/42), floored; every pixel falls in
-    exactly one cell."""
+def _max_resize(flat: np.ndarray, size: int = OBS_SIZE) -> np.ndarray:
+    """uint8 [N, h, w] (h, w >= size) -> [N, size, size]: cell (i, j) is the maximum over
+    rows [i·h/size, (i+1)·h/size) and columns [j·w/size, (j+1)·w/size), floored; every
+    pixel falls in exactly one cell."""
     h, w = flat.shape[1:]
-    if h < OBS_SIZE or w < OBS_SIZE:
-        raise ValueError(f"a {h}×{w} crop is smaller than the {OBS_SIZE}×{OBS_SIZE} observation")
-    rows = np.arange(OBS_SIZE) * h // OBS_SIZE  # first row of each cell
-    cols = np.arange(OBS_SIZE) * w // OBS_SIZE
+    if h < size or w < size:
+        raise ValueError(f"a {h}×{w} crop is smaller than the {size}×{size} observation")
+    rows = np.arange(size) * h // size  # first row of each cell
+    cols = np.arange(size) * w // size
     return np.maximum.reduceat(np.maximum.reduceat(flat, rows, axis=1), cols, axis=2)
 
 
@@ -175,8 +180,9 @@ def push_frames(stack: np.ndarray, frames: np.ndarray, restart: np.ndarray) -> N
 
 
 class AtariGame(gym.Wrapper):
-    """One ALE game with the agent's observation: float32 (k, 42, 42) in [0, 1], the last k
-    frames (`settings.frame_stack`; 1, the notebook's, by default).
+    """One ALE game with the agent's observation: float32 (k, S, S) in [0, 1], the last k
+    frames (`settings.frame_stack`; 1, the notebook's, by default) of side S
+    (`settings.frame_size`; 42, the notebook's, by default).
 
     `rgb_frame()` gives the full-colour 210×160×3 screen for videos.
     """
@@ -192,14 +198,15 @@ class AtariGame(gym.Wrapper):
         )
         super().__init__(env)
         self.settings = settings
-        shape = (settings.frame_stack, OBS_SIZE, OBS_SIZE)
+        shape = (settings.frame_stack, settings.frame_size, settings.frame_size)
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape, dtype=np.float32)
-        self._stack = np.zeros((1, *shape), dtype=np.uint8)  # [1, k, 42, 42]
+        self._stack = np.zeros((1, *shape), dtype=np.uint8)  # [1, k, S, S]
 
     def observation(self, frame: np.ndarray, restart: bool = False) -> np.ndarray:
-        """uint8 [210, 160] -> float32 [k, 42, 42] in [0, 1]: the newest frame last, after
+        """uint8 [210, 160] -> float32 [k, S, S] in [0, 1]: the newest frame last, after
         the k - 1 before it in this game (`restart`: the frame starts a game)."""
-        pixels = preprocess(frame[None], self.settings.crop, self.settings.resize)  # [1, 1, ...]
+        s = self.settings
+        pixels = preprocess(frame[None], s.crop, s.resize, s.frame_size)  # [1, 1, S, S]
         push_frames(self._stack, pixels, np.array([restart]))
         return self._stack[0].astype(np.float32) / np.float32(255.0)
 
@@ -232,6 +239,7 @@ def make_env(
     noop_max: int = 0,
     max_frames: int = 108_000,
     resize: str = "area",
+    frame_size: int = OBS_SIZE,
     frame_stack: int = 1,
     render_mode: str | None = None,
 ) -> AtariGame:
@@ -239,8 +247,9 @@ def make_env(
 
     The default is `ALE/KungFuMaster-v5` (frameskip 4, sticky actions 0.25, 14 actions),
     the modern form of the notebook's `KungFuMasterDeterministic-v0`. Raw game rewards.
-    `resize` and `frame_stack` are `kungfu train --resize / --frame-stack`; with
-    `frame_stack=k` an observation is (k, 42, 42), the game's last k frames, oldest first.
+    `resize`, `frame_size` and `frame_stack` are `kungfu train --resize / --frame-size /
+    --frame-stack`; with `frame_size=S, frame_stack=k` an observation is (k, S, S), the
+    game's last k frames, oldest first.
     """
     settings = GameSettings(
         game=resolve_game(game),
@@ -249,6 +258,7 @@ def make_env(
         noop_max=noop_max,
         max_frames=max_frames,
         resize=resize,
+        frame_size=frame_size,
         frame_stack=frame_stack,
     )
     return AtariGame(settings, render_mode=render_mode)

@@ -25,6 +25,7 @@ def game_settings(config: Config) -> GameSettings:
         noop_max=config.noop_max,
         max_frames=config.max_episode_frames,
         resize=config.resize,
+        frame_size=config.frame_size,
         frame_stack=config.frame_stack,
     )
 

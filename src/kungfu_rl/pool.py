@@ -153,10 +153,11 @@ class EnvPool:
 
     def _observe(self, obs: np.ndarray) -> np.ndarray:
         """The vector env's observations -> the agent's, [B, C, H, W]: for Atari games the
-        newest frame only, [B, 1, 42, 42], which `push_frames` adds to each game's stack."""
+        newest frame only, [B, 1, S, S], which `push_frames` adds to each game's stack."""
         if self.atari:
-            # [B, 210, 160] -> [B, 1, 42, 42]
-            return preprocess(obs[:, 0], self.settings.crop, self.settings.resize)
+            # [B, 210, 160] -> [B, 1, S, S], S = --frame-size
+            s = self.settings
+            return preprocess(obs[:, 0], s.crop, s.resize, s.frame_size)
         return np.asarray(obs)
 
     def interact(self, n_steps: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -38,7 +38,7 @@ import torch
 
 from .agent import RecurrentAgent
 from .config import Config, ConfigError
-from .envs import OBS_SIZE, resolve_game
+from .envs import resolve_game
 
 CHECKPOINT_DIR = "checkpoints"
 UNREADABLE_DIR = "unreadable"
@@ -277,7 +277,12 @@ def _check_payload(payload: Any, resumable: bool) -> None:
     if not (isinstance(head, torch.Tensor) and head.dim() == 2 and 1 <= head.shape[0] <= 1024):
         raise _Damaged("its weights have no action head (logits.weight)")
     expected, param_shapes = _network(
-        config.core, config.hidden, config.channels, config.frame_stack, head.shape[0]
+        config.core,
+        config.hidden,
+        config.channels,
+        config.frame_stack,
+        config.frame_size,
+        head.shape[0],
     )
     _check_model(model, expected)
     counts = {k: _whole(payload[k], k, MAX_COUNT) for k in ("update", "frames") if k in payload}
@@ -307,11 +312,11 @@ def _check_reward_statistics(state: Any) -> None:
 
 @functools.lru_cache(maxsize=16)
 def _network(
-    core: str, hidden: int, channels: int, frame_stack: int, n_actions: int
+    core: str, hidden: int, channels: int, frame_stack: int, frame_size: int, n_actions: int
 ) -> tuple[dict[str, tuple[int, ...]], tuple[tuple[int, ...], ...]]:
     """The weights' names and shapes, and the parameters' shapes in the optimizer's order,
     of the network these settings build (built aside: the RNG streams stay as they were)."""
-    shape = (frame_stack, OBS_SIZE, OBS_SIZE)
+    shape = (frame_stack, frame_size, frame_size)
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         agent = RecurrentAgent(shape, n_actions, core=core, hidden=hidden, channels=channels)
     names = {k: tuple(v.shape) for k, v in agent.state_dict().items()}
