@@ -4,6 +4,7 @@
     python benchmarks/throughput.py --sweep --seconds 8 --out SWEEP_JSON
     python benchmarks/throughput.py --replot --out SWEEP_JSON
     python benchmarks/throughput.py --baseline REV --seconds 30 --out BASELINE_JSON
+    python benchmarks/throughput.py --versus "--frame-size 84" --seconds 30 --out VERSUS_JSON
 (SWEEP_JSON: benchmarks/results/throughput_sweep.json. --sweep adds games × threads
 settings and draws them as a PNG next to the JSON; --replot only redraws it.)
 
@@ -23,7 +24,8 @@ rounds, and (c) is bracketed by (a) and (a2) measured just before and after it.
 Variants: overlap flipped, and the conv stack in the other precision.
 --baseline REV measures only (c), this tree's `kungfu train` against git revision REV's
 (its src/ unpacked to a temporary folder), alternating, three runs each, and reports the
-ratio of the medians: the check that a change kept training's speed.
+ratio of the medians: the check that a change kept training's speed. --versus FLAGS does the
+same for this tree with FLAGS added against this tree at the defaults: what a setting costs.
 Prints a table, writes JSON.
 """
 
@@ -33,6 +35,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -133,10 +136,12 @@ def training(
     overlap: bool,
     precision: str,
     src: Path | None = None,
+    extra: tuple[str, ...] = (),
 ) -> dict:
     """`kungfu train` in a child process; its logged frames/s and its peak memory.
 
-    `src`: run the package found there (another revision's src/) instead of this one.
+    `src`: run the package found there (another revision's src/) instead of this one;
+    `extra`: more `kungfu train` flags.
     """
     c = Config()
     updates = max(40, int(seconds * 2500 / (n_games * c.rollout_len)))
@@ -168,6 +173,7 @@ def training(
         "--overlap" if overlap else "--no-overlap",
         "--precision",
         precision,
+        *extra,
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     env = {**os.environ, "PYTHONPATH": str(src)} if src else None
@@ -292,6 +298,24 @@ def against_baseline(rev: str, seconds: float, settings: dict) -> dict:
     return {"baseline": rev, "runs": runs, "medians": medians, "ratio": ratio, **settings}
 
 
+def against_flags(flags: str, seconds: float, settings: dict) -> dict:
+    """Training steps/s at the defaults and with `flags` added, alternating, 3 runs each."""
+    extra = tuple(shlex.split(flags))
+    runs: dict[str, list[float]] = {"defaults": [], flags: []}
+    for _ in range(3):
+        for name, more in (("defaults", ()), (flags, extra)):
+            r = training(**settings, seconds=seconds, extra=more)
+            runs[name].append(r["steps_per_s"])
+            print(f"  {name:>20}: training {r['steps_per_s']:,.0f} steps/s")
+    medians = {name: statistics.median(v) for name, v in runs.items()}
+    ratio = medians[flags] / medians["defaults"]
+    print(
+        f"with {flags} / defaults = {ratio:.3f} (medians {medians[flags]:,.0f} / "
+        f"{medians['defaults']:,.0f})"
+    )
+    return {"versus": flags, "runs": runs, "medians": medians, "ratio": ratio, **settings}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30, help="per measurement")
@@ -301,6 +325,9 @@ def main() -> None:
         "--replot", action="store_true", help="only redraw the sweep PNG from --out's JSON"
     )
     parser.add_argument("--baseline", metavar="REV", help="compare training with revision REV")
+    parser.add_argument(
+        "--versus", metavar="FLAGS", help="compare training with FLAGS added to the defaults"
+    )
     args = parser.parse_args()
     if args.replot:
         plot_sweep(json.loads(args.out.read_text())["sweep"], args.out.with_suffix(".png"))
@@ -312,7 +339,7 @@ def main() -> None:
     env_t, torch_t = c.env_threads or cores, c.torch_threads or cores
     acting_t = c.acting_threads or torch_t
     precision = pick_precision(c.precision, pick_device(c.device))
-    if args.baseline:
+    if args.baseline or args.versus:
         settings = {
             "n_games": c.n_games,
             "env_threads": env_t,
@@ -321,7 +348,10 @@ def main() -> None:
             "overlap": c.overlap,
             "precision": precision,
         }
-        write_report(against_baseline(args.baseline, args.seconds, settings), args.out)
+        if args.versus:
+            write_report(against_flags(args.versus, args.seconds, settings), args.out)
+        else:
+            write_report(against_baseline(args.baseline, args.seconds, settings), args.out)
         return
     default = measure(c.n_games, env_t, torch_t, args.seconds, c.overlap, acting_t, precision)
     print(

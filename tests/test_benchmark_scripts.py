@@ -411,3 +411,19 @@ def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
     table.write_text("{not json")  # a damaged table marks nothing, and says no traceback
     assert main(["games"]) == 0
     assert "Pong" in capsys.readouterr().out.splitlines()
+
+
+def test_throughput_versus_alternates_the_two_settings_and_divides_their_medians(monkeypatch):
+    throughput = _load("throughput", monkeypatch)
+    calls = []
+
+    def training(**kw):  # the defaults run at 100, 90, 110 steps/s; with the flags at half
+        calls.append(kw["extra"])
+        rate = (100, 90, 110)[len(calls) // 2 % 3] * (0.5 if kw["extra"] else 1.0)
+        return {"steps_per_s": rate}
+
+    monkeypatch.setattr(throughput, "training", training)
+    report = throughput.against_flags("--frame-size 84", 1.0, {"n_games": 2})
+    assert calls == [(), ("--frame-size", "84")] * 3
+    assert report["medians"] == {"defaults": 100, "--frame-size 84": 50}
+    assert report["ratio"] == 0.5 and report["n_games"] == 2
