@@ -5,9 +5,8 @@ Every observation the agent ever sees, in the training pool and in evaluation, g
 `--frame-size`) with INTER_AREA or the brightest pixel of each cell (`--resize`), keep uint8.
 The single-game env divides by 255 to give the notebook's float32 in [0, 1]; the pool keeps
 uint8 and the agent divides at its first layer, which gives the same float32 values bit for
-bit (and then, with
-`input_norm="frame"`, the default, standardises each frame inside the network, whichever way
-the frame came).
+bit (and then, with `input_norm="frame"`, the default, standardises each frame inside the
+network, whichever way the frame came).
 """
 
 from __future__ import annotations
