@@ -279,41 +279,37 @@ def plot_sweep(rows: list[dict], out: Path) -> None:
     fig.savefig(out, dpi=100)
 
 
+def alternate(
+    arms: dict[str, dict], seconds: float, settings: dict, ratio_of: tuple[str, str]
+) -> dict:
+    """Training steps/s of each arm ({name: `training` keywords}), in turn, 3 runs each;
+    the medians, and the ratio of arm ratio_of[0]'s median to arm ratio_of[1]'s."""
+    runs: dict[str, list[float]] = {name: [] for name in arms}
+    for _ in range(3):
+        for name, kw in arms.items():
+            r = training(**settings, seconds=seconds, **kw)
+            runs[name].append(r["steps_per_s"])
+            print(f"  {name:>20}: training {r['steps_per_s']:,.0f} steps/s")
+    medians = {name: statistics.median(v) for name, v in runs.items()}
+    top, bottom = ratio_of
+    ratio = medians[top] / medians[bottom]
+    print(f"{top} / {bottom} = {ratio:.3f} (medians {medians[top]:,.0f} / {medians[bottom]:,.0f})")
+    return {"runs": runs, "medians": medians, "ratio": ratio, **settings}
+
+
 def against_baseline(rev: str, seconds: float, settings: dict) -> dict:
     """Training steps/s of this tree and of revision `rev`, alternating, 3 runs each."""
     old_src = Path(tempfile.mkdtemp(prefix="kungfu-baseline-"))
     archive = subprocess.run(["git", "archive", rev, "src"], check=True, capture_output=True)
     subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive.stdout, check=True)
-    runs: dict[str, list[float]] = {"current": [], rev: []}
-    for _ in range(3):
-        for name, src in (("current", None), (rev, old_src / "src")):
-            r = training(**settings, seconds=seconds, src=src)
-            runs[name].append(r["steps_per_s"])
-            print(f"  {name:>10}: training {r['steps_per_s']:,.0f} steps/s")
-    medians = {name: statistics.median(v) for name, v in runs.items()}
-    ratio = medians["current"] / medians[rev]
-    print(
-        f"current / {rev} = {ratio:.3f} (medians {medians['current']:,.0f} / {medians[rev]:,.0f})"
-    )
-    return {"baseline": rev, "runs": runs, "medians": medians, "ratio": ratio, **settings}
+    arms = {"current": {}, rev: {"src": old_src / "src"}}
+    return {"baseline": rev, **alternate(arms, seconds, settings, ("current", rev))}
 
 
 def against_flags(flags: str, seconds: float, settings: dict) -> dict:
     """Training steps/s at the defaults and with `flags` added, alternating, 3 runs each."""
-    extra = tuple(shlex.split(flags))
-    runs: dict[str, list[float]] = {"defaults": [], flags: []}
-    for _ in range(3):
-        for name, more in (("defaults", ()), (flags, extra)):
-            r = training(**settings, seconds=seconds, extra=more)
-            runs[name].append(r["steps_per_s"])
-            print(f"  {name:>20}: training {r['steps_per_s']:,.0f} steps/s")
-    medians = {name: statistics.median(v) for name, v in runs.items()}
-    ratio = medians[flags] / medians["defaults"]
-    print(
-        f"with {flags} / defaults = {ratio:.3f} (medians {medians[flags]:,.0f} / "
-        f"{medians['defaults']:,.0f})"
-    )
-    return {"versus": flags, "runs": runs, "medians": medians, "ratio": ratio, **settings}
+    arms = {"defaults": {"extra": ()}, flags: {"extra": tuple(shlex.split(flags))}}
+    return {"versus": flags, **alternate(arms, seconds, settings, (flags, "defaults"))}
 
 
 def main() -> None:
