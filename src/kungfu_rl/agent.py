@@ -9,14 +9,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import CORES, INITS, INPUT_NORMS, PRECISIONS
+from .config import CORES, FRAME_SIZES, INITS, INPUT_NORMS, PRECISIONS
 
 Memory = tuple[torch.Tensor, ...]
 """A batch of games' recurrent memory, each tensor [B, hidden]: (h, c) for the LSTM, (h,) for
 the GRU, () for the feedforward core, which remembers nothing."""
 
 _MEMORY_TENSORS = {"lstm": 2, "gru": 1, "none": 0}
-_CONV_SIDE = 42
+_CONV_SIDE = FRAME_SIZES[0]  # 42
 """Side of the frame the convs see; a larger frame of n times this side is folded to it."""
 
 

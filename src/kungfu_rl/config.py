@@ -148,7 +148,7 @@ class Config:
         choices=RESIZES,
     )
     frame_size: int = setting(
-        42,
+        FRAME_SIZES[0],
         "side of the square frame: 42 (the notebook's) or 84 (small objects keep their "
         "pixels; the network folds each 2×2 block into channels, so its convs still see 42×42)",
         GAME,

@@ -23,14 +23,14 @@ import gymnasium as gym
 import numpy as np
 from ale_py import roms
 
-from .config import RESIZES
+from .config import FRAME_SIZES, RESIZES
 
 gym.register_envs(ale_py)
 # the emulator's banner and info lines ("A.L.E: Arcade Learning Environment ...") on every
 # command's stderr say nothing a user needs; warnings and errors still show
 ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
 
-OBS_SIZE = 42
+OBS_SIZE = FRAME_SIZES[0]  # 42
 """Side of the square observation, as in the notebook (`--frame-size`'s default)."""
 
 # The play area of each game (rows, columns) of the 210×160 frame, where a score bar or a
