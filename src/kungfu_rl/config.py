@@ -63,6 +63,7 @@ SETTINGS_ADDED: dict[str, Any] = {
     "resize": "area",
     "frame_stack": 1,
     "frame_size": 42,
+    "max_pool": False,
     "epochs": 1,
     "minibatches": 1,
     "clip_range": 0.1,
@@ -157,6 +158,12 @@ class Config:
         GAME,
         low=min(FRAME_SIZES),
         high=max(FRAME_SIZES),
+    )
+    max_pool: bool = setting(
+        False,
+        "each step's frame is the brighter of its last two emulator frames, so what a game "
+        "draws every other frame (Space Invaders' shots) is seen",
+        GAME,
     )
     frame_stack: int = setting(
         1,
