@@ -11,13 +11,16 @@ from kungfu_rl.pool import atari_vector_env
 
 
 @pytest.mark.parametrize(
-    "resize, stack, size", [(r, 1, 42) for r in RESIZES] + [("area", 4, 42), ("area", 1, 84)]
+    "resize, stack, size, max_pool, game",
+    [(r, 1, 42, False, "KungFuMaster") for r in RESIZES]
+    + [("area", 4, 42, False, "KungFuMaster"), ("area", 1, 84, False, "KungFuMaster")]
+    + [("area", 1, 84, True, "SpaceInvaders"), ("max", 4, 42, True, "KungFuMaster")],
 )
-def test_single_game_env_and_pool_see_the_same_observation(resize, stack, size):
+def test_single_game_env_and_pool_see_the_same_observation(resize, stack, size, max_pool, game):
     # No sticky actions, so both emulators follow the same actions frame for frame.
-    how = dict(resize=resize, frame_stack=stack, frame_size=size)
-    settings = GameSettings(repeat_action_probability=0.0, **how)
-    single = make_env(repeat_action_probability=0.0, **how)
+    how = dict(resize=resize, frame_stack=stack, frame_size=size, max_pool=max_pool)
+    settings = GameSettings(game=game, repeat_action_probability=0.0, **how)
+    single = make_env(game, repeat_action_probability=0.0, **how)
     vector = atari_vector_env(settings, n_games=1, threads=1)
     obs_single, _ = single.reset(seed=0)
     frames, _ = vector.reset(seed=0)
@@ -38,10 +41,31 @@ def test_single_game_env_and_pool_see_the_same_observation(resize, stack, size):
             atol=0,
         )
         compared += 1
-        action = int(rng.integers(14))
+        action = int(rng.integers(single.action_space.n))
         obs_single, _, terminated, truncated, _ = single.step(action)
         frames, *_ = vector.step(np.array([action]))
         assert not (terminated or truncated)
     assert compared == 200
     single.close()
     vector.close()
+
+
+def test_max_pool_shows_space_invaders_shots_that_every_fourth_frame_hides():
+    """Space Invaders draws its shots every other frame, and frameskip 4 always lands on the
+    same one: without the max-pool the agent never sees them."""
+    lit = {}
+    for max_pool in (False, True):
+        settings = GameSettings("SpaceInvaders", repeat_action_probability=0.0, max_pool=max_pool)
+        vector = atari_vector_env(settings, n_games=1, threads=1)
+        vector.reset(seed=0)
+        rng = np.random.default_rng(0)
+        frames = []
+        for _ in range(150):
+            obs, *_ = vector.step(rng.integers(6, size=1))
+            frames.append(obs[0, 0].astype(np.int16))  # [210, 160]
+        vector.close()
+        lit[max_pool] = np.array(frames)
+    extra = lit[True] - lit[False]  # >= 0: the pool is the brighter of the two frames
+    assert (extra >= 0).all()
+    shown_only_pooled = (extra > 50).sum(axis=(1, 2))  # [150]: pixels per step
+    assert (shown_only_pooled > 0).mean() > 0.5  # most steps have a shot the last frame lacks

@@ -18,6 +18,8 @@ from kungfu_rl import (
     train_on_rollout,
 )
 from kungfu_rl.agent import standardise_frames
+from kungfu_rl.config import ConfigError
+from kungfu_rl.loss import clipped_policy_loss, policy_gradient_loss
 from kungfu_rl.rewards import ReturnNormalizer
 
 
@@ -308,3 +310,49 @@ def test_the_loss_weights_default_to_configs():
     params = inspect.signature(actor_critic_loss).parameters
     assert params["entropy_coef"].default == Config().entropy_coef
     assert params["value_coef"].default == Config().value_coef
+
+
+def test_the_clipped_policy_loss_has_the_policy_gradient_at_ratio_one():
+    torch.manual_seed(0)
+    logits = torch.randn(5, 3, 4, requires_grad=True)
+    actions = torch.randint(0, 4, (5, 3))
+    advantages = torch.randn(5, 3)
+    old = F.log_softmax(logits, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1).detach()
+    (g_a2c,) = torch.autograd.grad(policy_gradient_loss(logits, actions, advantages), logits)
+    clipped, frac = clipped_policy_loss(logits, actions, advantages, old, 0.1)
+    (g_ppo,) = torch.autograd.grad(clipped, logits)
+    torch.testing.assert_close(g_ppo, g_a2c)
+    assert frac == 0
+
+
+def test_the_clipped_policy_loss_stops_pushing_past_the_clip():
+    logits = torch.zeros(1, 2, 2, requires_grad=True)  # π = (0.5, 0.5)
+    actions = torch.zeros(1, 2, dtype=torch.int64)
+    old = torch.log(torch.tensor([[0.25, 0.25]]))  # ratio 2: beyond 1 + 0.2
+    loss, frac = clipped_policy_loss(logits, actions, torch.tensor([[1.0, -1.0]]), old, 0.2)
+    (grad,) = torch.autograd.grad(loss, logits)
+    assert frac == 1
+    assert torch.equal(grad[0, 0], torch.zeros(2))  # a good action already made likelier: no push
+    assert grad[0, 1].abs().sum() > 0  # a bad one made likelier: pushed back
+
+
+def test_epochs_and_minibatches_take_one_step_per_share_per_pass():
+    agent = RecurrentAgent((1, 42, 42), 3, hidden=8, channels=4)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=4, seed=0)
+    memory = [m.clone() for m in pool.prev_memory_states]
+    before = [p.detach().clone() for p in agent.parameters()]
+    metrics = train_on_rollout(
+        agent, optimizer, *pool.interact(6), memory, reward_mode="clip", epochs=3, minibatches=2
+    )
+    assert metrics["loss/skipped"] == 0
+    assert np.isfinite(list(metrics.values())).all()
+    assert all(optimizer.state[p]["step"] == 6 for p in agent.parameters())
+    assert any((p != q).any() for p, q in zip(agent.parameters(), before, strict=True))
+
+
+def test_minibatches_must_divide_the_games():
+    with pytest.raises(ConfigError, match="--minibatches 3 must divide --n-games 32"):
+        Config(minibatches=3).validate()
+    old = Config.from_dict({"game": "Pong"})
+    assert (old.epochs, old.minibatches) == (1, 1)

@@ -63,6 +63,10 @@ SETTINGS_ADDED: dict[str, Any] = {
     "resize": "area",
     "frame_stack": 1,
     "frame_size": 42,
+    "max_pool": False,
+    "epochs": 1,
+    "minibatches": 1,
+    "clip_range": 0.1,
 }
 """Settings that config.json files from before them lack, and the value such a run used.
 A missing one is read as this value, not as today's default, so that a default changed
@@ -155,6 +159,12 @@ class Config:
         low=min(FRAME_SIZES),
         high=max(FRAME_SIZES),
     )
+    max_pool: bool = setting(
+        False,
+        "each step's frame is the brighter of its last two emulator frames, so what a game "
+        "draws every other frame (Space Invaders' shots) is seen",
+        GAME,
+    )
     frame_stack: int = setting(
         1,
         "frames the agent sees at each step, as channels: the newest and those before it "
@@ -242,6 +252,29 @@ class Config:
     )
     cut_at_life_loss: bool = setting(
         False, "a lost life ends the value target (the game and the memory go on)", LEARNING
+    )
+    epochs: int = setting(
+        1,
+        "passes over each rollout; above 1 (or with --minibatches above 1) the policy loss is "
+        "PPO's clipped ratio and advantages are standardised per minibatch",
+        LEARNING,
+        low=1,
+        high=64,
+    )
+    minibatches: int = setting(
+        1,
+        "gradient steps per pass, each on an equal share of the games (must divide --n-games)",
+        LEARNING,
+        low=1,
+        high=4096,
+    )
+    clip_range: float = setting(
+        0.1,
+        "PPO's clip of the probability ratio (used when --epochs or --minibatches is above 1)",
+        LEARNING,
+        low=0.0,
+        low_open=True,
+        high=10.0,
     )
 
     # evaluation, logging, saving
@@ -343,6 +376,10 @@ class Config:
         if self.frame_size not in FRAME_SIZES:
             sizes = " or ".join(str(s) for s in FRAME_SIZES)
             raise ConfigError(f"--frame-size must be {sizes}, got {self.frame_size}")
+        if self.n_games % self.minibatches:
+            raise ConfigError(
+                f"--minibatches {self.minibatches} must divide --n-games {self.n_games}"
+            )
         if self.frames < self.frames_per_update:
             raise ConfigError(
                 f"--frames {self.frames:,} is less than one update "
@@ -420,6 +457,9 @@ class UpdateSettings:
     reward_mode: str = _DEFAULT.reward_mode
     reward_scale: float = _DEFAULT.reward_scale
     max_grad_norm: float = _DEFAULT.max_grad_norm
+    epochs: int = _DEFAULT.epochs
+    minibatches: int = _DEFAULT.minibatches
+    clip_range: float = _DEFAULT.clip_range
 
 
 def spec_of(f: dataclasses.Field) -> Spec:

@@ -128,6 +128,9 @@ class GameSettings:
     """Side of the square frame (`config.FRAME_SIZES`)."""
     frame_stack: int = 1
     """Frames in one observation, oldest first, as channels (`push_frames`)."""
+    max_pool: bool = False
+    """Each step's frame is the pixel-wise maximum of its last two emulator frames, so that
+    what the game draws every other frame (Space Invaders' shots) is seen at every step."""
 
     @property
     def crop(self) -> tuple[slice, slice]:
@@ -190,7 +193,7 @@ class AtariGame(gym.Wrapper):
         env = gym.make(
             f"ALE/{settings.game}-v5",
             obs_type="grayscale",
-            frameskip=settings.frameskip,
+            frameskip=1 if settings.max_pool else settings.frameskip,
             repeat_action_probability=settings.repeat_action_probability,
             max_num_frames_per_episode=settings.max_frames,
             render_mode=render_mode,
@@ -213,14 +216,28 @@ class AtariGame(gym.Wrapper):
         frame, info = self.env.reset(**kwargs)
         if self.settings.noop_max > 0:
             for _ in range(int(self.np_random.integers(1, self.settings.noop_max + 1))):
-                frame, _, terminated, truncated, info = self.env.step(0)
+                frame, _, terminated, truncated, info = self._emulate(0)
                 if terminated or truncated:
                     frame, info = self.env.reset()
         return self.observation(frame, restart=True), info
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        frame, reward, terminated, truncated, info = self.env.step(action)
+        frame, reward, terminated, truncated, info = self._emulate(action)
         return self.observation(frame), float(reward), terminated, truncated, info
+
+    def _emulate(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One agent step: `frameskip` emulator frames; the frame is the last one, or with
+        `max_pool` the maximum of the last two (the env then steps one frame at a time)."""
+        if not self.settings.max_pool:
+            return self.env.step(action)
+        total, last = 0.0, []
+        for _ in range(self.settings.frameskip):
+            frame, reward, terminated, truncated, info = self.env.step(action)
+            total += float(reward)
+            last = [*last[-1:], frame]
+            if terminated or truncated:
+                break
+        return np.maximum.reduce(last), total, terminated, truncated, info
 
     def rgb_frame(self) -> np.ndarray:
         """The current full-colour screen, uint8 [210, 160, 3]."""
@@ -240,15 +257,16 @@ def make_env(
     resize: str = "area",
     frame_size: int = OBS_SIZE,
     frame_stack: int = 1,
+    max_pool: bool = False,
     render_mode: str | None = None,
 ) -> AtariGame:
     """One Atari game with the notebook's observation, float32 (1, 42, 42) in [0, 1].
 
     The default is `ALE/KungFuMaster-v5` (frameskip 4, sticky actions 0.25, 14 actions),
     the modern form of the notebook's `KungFuMasterDeterministic-v0`. Raw game rewards.
-    `resize`, `frame_size` and `frame_stack` are `kungfu train --resize / --frame-size /
-    --frame-stack`; with `frame_size=S, frame_stack=k` an observation is (k, S, S), the
-    game's last k frames, oldest first.
+    `resize`, `frame_size`, `frame_stack` and `max_pool` are `kungfu train --resize /
+    --frame-size / --frame-stack / --max-pool`; with `frame_size=S, frame_stack=k` an
+    observation is (k, S, S), the game's last k frames, oldest first.
     """
     settings = GameSettings(
         game=resolve_game(game),
@@ -259,5 +277,6 @@ def make_env(
         resize=resize,
         frame_size=frame_size,
         frame_stack=frame_stack,
+        max_pool=max_pool,
     )
     return AtariGame(settings, render_mode=render_mode)

@@ -27,6 +27,7 @@ def game_settings(config: Config) -> GameSettings:
         resize=config.resize,
         frame_size=config.frame_size,
         frame_stack=config.frame_stack,
+        max_pool=config.max_pool,
     )
 
 

@@ -19,6 +19,24 @@ def policy_gradient_loss(
     return -(log_pi_a * advantages.detach()).mean()
 
 
+def clipped_policy_loss(
+    logits: torch.Tensor,
+    actions: torch.Tensor,
+    advantages: torch.Tensor,
+    old_log_pi: torch.Tensor,
+    clip_range: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """PPO's −mean min(ρ·A, clip(ρ, 1 ± ε)·A), ρ = π(a|s) / π_old(a|s), and the fraction
+    of steps whose ratio was clipped. logits [T, B, A]; actions, advantages, old_log_pi
+    [T, B]. At ρ = 1 its gradient is the policy gradient's."""
+    log_pi_a = F.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+    ratio = torch.exp(log_pi_a - old_log_pi.detach())
+    adv = advantages.detach()
+    clipped = torch.clamp(ratio, 1 - clip_range, 1 + clip_range)
+    loss = -torch.min(ratio * adv, clipped * adv).mean()
+    return loss, ((ratio - 1).abs() > clip_range).float().mean()
+
+
 def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
     """Mean squared error of V(s_t) against the (detached) returns. Both [T, B]."""
     return F.mse_loss(values, returns.detach())

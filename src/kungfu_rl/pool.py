@@ -20,7 +20,8 @@ def atari_vector_env(settings: GameSettings, n_games: int, threads: int = 0) -> 
     """ale-py's C++ vector env playing `settings` exactly as `AtariGame` does.
 
     Its defaults differ from ALE v5, so each is set on purpose: full 210×160 grayscale frames
-    (it has no crop; `preprocess` crops and resizes in batch), no max-pool or frame stack,
+    (it has no crop; `preprocess` crops and resizes in batch), the max-pool of the
+    last two frames only with `max_pool`, no frame stack,
     raw rewards, no fire on reset, the game's sticky actions and no-op starts, and a game
     that ends is reset in the same step (the returned observation starts the next game).
     """
@@ -32,7 +33,7 @@ def atari_vector_env(settings: GameSettings, n_games: int, threads: int = 0) -> 
         img_width=160,
         grayscale=True,
         stack_num=1,
-        maxpool=False,
+        maxpool=settings.max_pool,
         frameskip=settings.frameskip,
         repeat_action_probability=settings.repeat_action_probability,
         noop_max=settings.noop_max,

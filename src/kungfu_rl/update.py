@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .agent import RecurrentAgent
 from .config import UpdateSettings
-from .loss import actor_critic_loss
+from .loss import actor_critic_loss, clipped_policy_loss, entropy, value_loss
 from .returns import gae_advantages
 from .rewards import ReturnNormalizer, rewards_for_loss
 
@@ -77,8 +78,62 @@ def train_on_rollout(
     if value_ends is not None:
         cut = mask * (1 - _time_major(value_ends, device, torch.float32))
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
+    if s.epochs > 1 or s.minibatches > 1:
+        return _clipped_epochs(agent, optimizer, obs, act, rew, mask, cut, memory, s, sync)
     loss, metrics = _replay_loss(agent, obs, act, rew, mask, cut, memory, s)
     return _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
+
+
+def _clipped_epochs(
+    agent: RecurrentAgent,
+    optimizer: torch.optim.Optimizer,
+    obs: torch.Tensor,
+    act: torch.Tensor,
+    rew: torch.Tensor,
+    mask: torch.Tensor,
+    cut: torch.Tensor,
+    memory: tuple[torch.Tensor, ...],
+    s: UpdateSettings,
+    sync: Callable[[list[torch.Tensor], bool], bool] | None,
+) -> dict[str, float]:
+    """PPO's update on one rollout: advantages and π_old from one replay without gradients,
+    then `s.epochs` passes, each over `s.minibatches` shares of the games (a share keeps
+    whole games, so its memory replays from the rollout's start). Time-major as
+    `_replay_loss`. Returns the last step's loss metrics and the mean gradient norm."""
+    T, B = obs.shape[0] - 1, obs.shape[1]
+    with torch.no_grad():
+        logits, values, _ = agent.unroll(obs, memory, mask)  # [T+1, B, A], [T+1, B]
+        old_log_pi = F.log_softmax(logits[:T].float(), dim=-1)
+        old_log_pi = old_log_pi.gather(-1, act[:T].unsqueeze(-1)).squeeze(-1)  # [T, B]
+        r = rewards_for_loss(rew[:T], s.reward_mode, s.reward_scale)
+        values = values.float()
+        advantages = gae_advantages(r, values[:T], cut[:T], values[T], s.gamma, s.gae_lambda)
+        returns = advantages + values[:T]  # [T, B]
+    share = B // s.minibatches
+    norms, skipped, metrics = [], 0.0, {}
+    for _ in range(s.epochs):
+        order = torch.randperm(B, device=obs.device)
+        for k in range(s.minibatches):
+            g = order[k * share : (k + 1) * share]
+            logits, values, _ = agent.unroll(obs[:T, g], tuple(m[g] for m in memory), mask[:T, g])
+            adv = advantages[:, g]
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            pg, _ = clipped_policy_loss(logits, act[:T, g], adv, old_log_pi[:, g], s.clip_range)
+            vl = value_loss(values, returns[:, g])
+            ent = entropy(logits)
+            loss = pg + s.value_coef * vl - s.entropy_coef * ent
+            metrics = {
+                "loss/total": loss.item(),
+                "loss/policy": pg.item(),
+                "loss/value": vl.item(),
+                "loss/entropy": ent.item(),
+            }
+            metrics = _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
+            norms.append(metrics["loss/grad_norm"])
+            skipped = max(skipped, metrics["loss/skipped"])
+    metrics["loss/grad_norm"] = float(np.mean(norms))
+    metrics["loss/skipped"] = skipped
+    return metrics
 
 
 def _normalized(
