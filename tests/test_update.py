@@ -349,6 +349,12 @@ def test_epochs_and_minibatches_take_one_step_per_share_per_pass():
     assert np.isfinite(list(metrics.values())).all()
     assert all(optimizer.state[p]["step"] == 6 for p in agent.parameters())
     assert any((p != q).any() for p, q in zip(agent.parameters(), before, strict=True))
+    # a share of one game and one step: its advantage is centred, not divided by a NaN
+    memory = [m.clone() for m in pool.prev_memory_states]
+    metrics = train_on_rollout(
+        agent, optimizer, *pool.interact(2), memory, reward_mode="clip", minibatches=4
+    )
+    assert metrics["loss/skipped"] == 0
 
 
 def test_minibatches_must_divide_the_games():

@@ -116,8 +116,9 @@ def _clipped_epochs(
         for k in range(s.minibatches):
             g = order[k * share : (k + 1) * share]
             logits, values, _ = agent.unroll(obs[:T, g], tuple(m[g] for m in memory), mask[:T, g])
-            adv = advantages[:, g]
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            adv = advantages[:, g] - advantages[:, g].mean()  # [T, share]
+            if adv.numel() > 1:  # one step of one game has no deviation to divide by
+                adv = adv / (adv.std() + 1e-8)
             pg, _ = clipped_policy_loss(logits, act[:T, g], adv, old_log_pi[:, g], s.clip_range)
             vl = value_loss(values, returns[:, g])
             ent = entropy(logits)
