@@ -58,6 +58,9 @@ def train_on_rollout(
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
     `value_ends` [B, T+1] (1 where a life was lost, say) also cuts the returns there,
     without touching the memory: the game and its memory go on.
+    With `epochs` or `minibatches` above 1 the update is PPO's: π_old and the advantages
+    from one replay, then `epochs` passes of `minibatches` steps, each on a share of whole
+    games, with the clipped policy loss (`clipped_policy_loss`).
     A non-finite loss or gradient skips the step (`loss/skipped` = 1).
     `sync(grads, loss_is_nonfinite) -> any_rank_nonfinite` averages the gradients over the
     ranks of a distributed run (see `distributed.GradientSync`) before the clip.
