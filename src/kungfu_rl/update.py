@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -16,6 +17,18 @@ from .returns import gae_advantages
 from .rewards import ReturnNormalizer, rewards_for_loss
 
 ArrayLike = np.ndarray | torch.Tensor
+
+
+class _Replay(NamedTuple):
+    """A rollout on the update's device, time-major: obs [T+1, B, C, H, W]; act, rew,
+    mask (memory resets) and cut (return cuts) [T+1, B]; memory, the pool's before it."""
+
+    obs: torch.Tensor
+    act: torch.Tensor
+    rew: torch.Tensor
+    mask: torch.Tensor
+    cut: torch.Tensor
+    memory: tuple[torch.Tensor, ...]
 
 
 def _time_major(
@@ -81,48 +94,55 @@ def train_on_rollout(
     if value_ends is not None:
         cut = mask * (1 - _time_major(value_ends, device, torch.float32))
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
+    replay = _Replay(obs, act, rew, mask, cut, memory)
     if s.epochs > 1 or s.minibatches > 1:
-        return _clipped_epochs(agent, optimizer, obs, act, rew, mask, cut, memory, s, sync)
-    loss, metrics = _replay_loss(agent, obs, act, rew, mask, cut, memory, s)
+        return _clipped_epochs(agent, optimizer, replay, s, sync)
+    loss, metrics = _replay_loss(agent, replay, s)
     return _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
+
+
+def _targets(
+    values: torch.Tensor, r: _Replay, s: UpdateSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """GAE advantages and value targets, both [T, B], from the replay's values [T+1, B]
+    (detached here; values[T] is only bootstrapped from)."""
+    T = values.shape[0] - 1
+    values = values.detach()
+    rew = rewards_for_loss(r.rew[:T], s.reward_mode, s.reward_scale)  # [T, B]
+    advantages = gae_advantages(rew, values[:T], r.cut[:T], values[T], s.gamma, s.gae_lambda)
+    return advantages, advantages + values[:T]
 
 
 def _clipped_epochs(
     agent: RecurrentAgent,
     optimizer: torch.optim.Optimizer,
-    obs: torch.Tensor,
-    act: torch.Tensor,
-    rew: torch.Tensor,
-    mask: torch.Tensor,
-    cut: torch.Tensor,
-    memory: tuple[torch.Tensor, ...],
+    r: _Replay,
     s: UpdateSettings,
     sync: Callable[[list[torch.Tensor], bool], bool] | None,
 ) -> dict[str, float]:
     """PPO's update on one rollout: advantages and π_old from one replay without gradients,
     then `s.epochs` passes, each over `s.minibatches` shares of the games (a share keeps
-    whole games, so its memory replays from the rollout's start). Time-major as
-    `_replay_loss`. Returns the last step's loss metrics and the mean gradient norm."""
-    T, B = obs.shape[0] - 1, obs.shape[1]
+    whole games, so its memory replays from the rollout's start). Returns the last step's
+    loss metrics and the mean gradient norm."""
+    T, B = r.obs.shape[0] - 1, r.obs.shape[1]
+    act = r.act[:T]
     with torch.no_grad():
-        logits, values, _ = agent.unroll(obs, memory, mask)  # [T+1, B, A], [T+1, B]
+        logits, values, _ = agent.unroll(r.obs, r.memory, r.mask)  # [T+1, B, A], [T+1, B]
         old_log_pi = F.log_softmax(logits[:T].float(), dim=-1)
-        old_log_pi = old_log_pi.gather(-1, act[:T].unsqueeze(-1)).squeeze(-1)  # [T, B]
-        r = rewards_for_loss(rew[:T], s.reward_mode, s.reward_scale)
-        values = values.float()
-        advantages = gae_advantages(r, values[:T], cut[:T], values[T], s.gamma, s.gae_lambda)
-        returns = advantages + values[:T]  # [T, B]
+        old_log_pi = old_log_pi.gather(-1, act.unsqueeze(-1)).squeeze(-1)  # [T, B]
+        advantages, returns = _targets(values.float(), r, s)
     share = B // s.minibatches
     norms, skipped, metrics = [], 0.0, {}
     for _ in range(s.epochs):
-        order = torch.randperm(B, device=obs.device)
+        order = torch.randperm(B, device=r.obs.device)
         for k in range(s.minibatches):
             g = order[k * share : (k + 1) * share]
-            logits, values, _ = agent.unroll(obs[:T, g], tuple(m[g] for m in memory), mask[:T, g])
+            memory = tuple(m[g] for m in r.memory)
+            logits, values, _ = agent.unroll(r.obs[:T, g], memory, r.mask[:T, g])
             adv = advantages[:, g] - advantages[:, g].mean()  # [T, share]
             if adv.numel() > 1:  # one step of one game has no deviation to divide by
                 adv = adv / (adv.std() + 1e-8)
-            pg, _ = clipped_policy_loss(logits, act[:T, g], adv, old_log_pi[:, g], s.clip_range)
+            pg, _ = clipped_policy_loss(logits, act[:, g], adv, old_log_pi[:, g], s.clip_range)
             vl = value_loss(values, returns[:, g])
             ent = entropy(logits)
             loss = pg + s.value_coef * vl - s.entropy_coef * ent
@@ -169,29 +189,16 @@ def _numpy(x: ArrayLike) -> np.ndarray:
 
 
 def _replay_loss(
-    agent: RecurrentAgent,
-    obs: torch.Tensor,
-    act: torch.Tensor,
-    rew: torch.Tensor,
-    mask: torch.Tensor,
-    cut: torch.Tensor,
-    memory: tuple[torch.Tensor, ...],
-    s: UpdateSettings,
+    agent: RecurrentAgent, r: _Replay, s: UpdateSettings
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Replay the rollout, GAE advantages and returns, the loss. Time-major: obs
-    [T+1, B, C, H, W]; act, rew, mask (memory resets), cut (return cuts) [T+1, B]."""
-    T = obs.shape[0] - 1
-    logits, values, _ = agent.unroll(obs, memory, mask)  # [T+1, B, A], [T+1, B]
-    bootstrap = values[T].detach()  # [B]
-    logits, values = logits[:T], values[:T]
-    rew = rewards_for_loss(rew[:T], s.reward_mode, s.reward_scale)  # [T, B]
-    cut, act = cut[:T], act[:T]
-    advantages = gae_advantages(rew, values.detach(), cut, bootstrap, s.gamma, s.gae_lambda)
-    returns = advantages + values.detach()  # [T, B]
+    """Replay the rollout, GAE advantages and returns, the loss."""
+    T = r.obs.shape[0] - 1
+    logits, values, _ = agent.unroll(r.obs, r.memory, r.mask)  # [T+1, B, A], [T+1, B]
+    advantages, returns = _targets(values, r, s)  # [T, B]
     return actor_critic_loss(
-        logits,
-        values,
-        act,
+        logits[:T],
+        values[:T],
+        r.act[:T],
         returns,
         advantages,
         entropy_coef=s.entropy_coef,
