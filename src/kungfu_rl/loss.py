@@ -57,14 +57,20 @@ def actor_critic_loss(
     *,
     entropy_coef: float = _DEFAULTS.entropy_coef,
     value_coef: float = _DEFAULTS.value_coef,
+    old_log_pi: torch.Tensor | None = None,
+    clip_range: float = _DEFAULTS.clip_range,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """policy loss + value_coef · value MSE − entropy_coef · entropy (the weights default
-    to `Config`'s, the one source of defaults).
+    to `Config`'s, the one source of defaults). The policy loss is the policy gradient's,
+    or with `old_log_pi` [T, B] PPO's clipped one (`clipped_policy_loss`).
 
     logits [T, B, A]; values, actions, returns, advantages [T, B].
     Returns the scalar loss and its parts as floats, keyed `loss/...`.
     """
-    pg = policy_gradient_loss(logits, actions, advantages)
+    if old_log_pi is None:
+        pg = policy_gradient_loss(logits, actions, advantages)
+    else:
+        pg, _ = clipped_policy_loss(logits, actions, advantages, old_log_pi, clip_range)
     vl = value_loss(values, returns)
     ent = entropy(logits)
     loss = pg + value_coef * vl - entropy_coef * ent

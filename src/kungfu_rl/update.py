@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from .agent import RecurrentAgent
 from .config import UpdateSettings
-from .loss import actor_critic_loss, clipped_policy_loss, entropy, value_loss
+from .loss import actor_critic_loss
 from .returns import gae_advantages
 from .rewards import ReturnNormalizer, rewards_for_loss
 
@@ -128,9 +128,9 @@ def _clipped_epochs(
     act = r.act[:T]
     with torch.no_grad():
         logits, values, _ = agent.unroll(r.obs, r.memory, r.mask)  # [T+1, B, A], [T+1, B]
-        old_log_pi = F.log_softmax(logits[:T].float(), dim=-1)
+        old_log_pi = F.log_softmax(logits[:T], dim=-1)
         old_log_pi = old_log_pi.gather(-1, act.unsqueeze(-1)).squeeze(-1)  # [T, B]
-        advantages, returns = _targets(values.float(), r, s)
+        advantages, returns = _targets(values, r, s)
     share = B // s.minibatches
     norms, skipped, metrics = [], 0.0, {}
     for _ in range(s.epochs):
@@ -139,19 +139,21 @@ def _clipped_epochs(
             g = order[k * share : (k + 1) * share]
             memory = tuple(m[g] for m in r.memory)
             logits, values, _ = agent.unroll(r.obs[:T, g], memory, r.mask[:T, g])
-            adv = advantages[:, g] - advantages[:, g].mean()  # [T, share]
+            adv = advantages[:, g]  # [T, share]
+            adv = adv - adv.mean()
             if adv.numel() > 1:  # one step of one game has no deviation to divide by
                 adv = adv / (adv.std() + 1e-8)
-            pg, _ = clipped_policy_loss(logits, act[:, g], adv, old_log_pi[:, g], s.clip_range)
-            vl = value_loss(values, returns[:, g])
-            ent = entropy(logits)
-            loss = pg + s.value_coef * vl - s.entropy_coef * ent
-            metrics = {
-                "loss/total": loss.item(),
-                "loss/policy": pg.item(),
-                "loss/value": vl.item(),
-                "loss/entropy": ent.item(),
-            }
+            loss, metrics = actor_critic_loss(
+                logits,
+                values,
+                act[:, g],
+                returns[:, g],
+                adv,
+                entropy_coef=s.entropy_coef,
+                value_coef=s.value_coef,
+                old_log_pi=old_log_pi[:, g],
+                clip_range=s.clip_range,
+            )
             metrics = _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
             norms.append(metrics["loss/grad_norm"])
             skipped = max(skipped, metrics["loss/skipped"])
