@@ -65,6 +65,17 @@ def test_resume_carries_on_counters_and_metrics(tmp_path, frame_stack, frame_siz
     assert not (result.run_dir / "checkpoints" / "unreadable").exists()
 
 
+def test_a_ppo_run_logs_how_far_each_update_moved_the_policy(tmp_path):
+    """metrics.csv gains PPO's clip fraction and approximate KL, through a resume too."""
+    result = train(tiny(tmp_path, updates=4, epochs=2, minibatches=2))
+    again = resume(result.run_dir, {"frames": 6 * FRAMES_PER_UPDATE})
+    assert again.updates == 6
+    m = read_metrics(result.run_dir / "metrics.csv")
+    assert list(m["update"]) == list(range(1, 7))
+    assert all(0 <= f <= 1 for f in m["loss/clip_fraction"])
+    assert all(k >= 0 for k in m["loss/approx_kl"]) and max(m["loss/approx_kl"]) > 0
+
+
 def test_rows_logged_after_the_checkpoint_are_replaced_not_duplicated(tmp_path):
     run_dir = train(tiny(tmp_path, updates=8)).run_dir
     # As after a kill at update 8 just before its checkpoint: only update 4 is on disk.

@@ -319,19 +319,20 @@ def test_the_clipped_policy_loss_has_the_policy_gradient_at_ratio_one():
     advantages = torch.randn(5, 3)
     old = F.log_softmax(logits, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1).detach()
     (g_a2c,) = torch.autograd.grad(policy_gradient_loss(logits, actions, advantages), logits)
-    clipped, frac = clipped_policy_loss(logits, actions, advantages, old, 0.1)
+    clipped, moved = clipped_policy_loss(logits, actions, advantages, old, 0.1)
     (g_ppo,) = torch.autograd.grad(clipped, logits)
     torch.testing.assert_close(g_ppo, g_a2c)
-    assert frac == 0
+    assert moved == {"loss/clip_fraction": 0.0, "loss/approx_kl": 0.0}
 
 
 def test_the_clipped_policy_loss_stops_pushing_past_the_clip():
     logits = torch.zeros(1, 2, 2, requires_grad=True)  # π = (0.5, 0.5)
     actions = torch.zeros(1, 2, dtype=torch.int64)
     old = torch.log(torch.tensor([[0.25, 0.25]]))  # ratio 2: beyond 1 + 0.2
-    loss, frac = clipped_policy_loss(logits, actions, torch.tensor([[1.0, -1.0]]), old, 0.2)
+    loss, moved = clipped_policy_loss(logits, actions, torch.tensor([[1.0, -1.0]]), old, 0.2)
     (grad,) = torch.autograd.grad(loss, logits)
-    assert frac == 1
+    assert moved["loss/clip_fraction"] == 1
+    assert moved["loss/approx_kl"] == pytest.approx(1 - np.log(2))  # (ρ − 1) − log ρ at ρ = 2
     assert torch.equal(grad[0, 0], torch.zeros(2))  # a good action already made likelier: no push
     assert grad[0, 1].abs().sum() > 0  # a bad one made likelier: pushed back
 
@@ -349,6 +350,9 @@ def test_epochs_and_minibatches_take_one_step_per_share_per_pass():
     assert np.isfinite(list(metrics.values())).all()
     assert all(optimizer.state[p]["step"] == 6 for p in agent.parameters())
     assert any((p != q).any() for p, q in zip(agent.parameters(), before, strict=True))
+    # the first step starts at π_old and later ones move away: the means over the steps
+    assert 0 <= metrics["loss/clip_fraction"] < 1
+    assert metrics["loss/approx_kl"] > 0
     # a share of one game and one step: its advantage is centred, not divided by a NaN
     memory = [m.clone() for m in pool.prev_memory_states]
     metrics = train_on_rollout(

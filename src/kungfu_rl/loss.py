@@ -25,16 +25,24 @@ def clipped_policy_loss(
     advantages: torch.Tensor,
     old_log_pi: torch.Tensor,
     clip_range: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """PPO's −mean min(ρ·A, clip(ρ, 1 ± ε)·A), ρ = π(a|s) / π_old(a|s), and the fraction
-    of steps whose ratio was clipped. logits [T, B, A]; actions, advantages, old_log_pi
-    [T, B]. At ρ = 1 its gradient is the policy gradient's."""
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """PPO's −mean min(ρ·A, clip(ρ, 1 ± ε)·A), ρ = π(a|s) / π_old(a|s), and how far the
+    policy moved: `loss/clip_fraction`, the share of steps whose ratio is past the clip, and
+    `loss/approx_kl`, mean (ρ − 1) − log ρ (an estimate of KL(π_old ‖ π) that is never
+    negative). logits [T, B, A]; actions, advantages, old_log_pi [T, B]. At ρ = 1 its
+    gradient is the policy gradient's."""
     log_pi_a = F.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-    ratio = torch.exp(log_pi_a - old_log_pi.detach())
+    log_ratio = log_pi_a - old_log_pi.detach()
+    ratio = torch.exp(log_ratio)
     adv = advantages.detach()
     clipped = torch.clamp(ratio, 1 - clip_range, 1 + clip_range)
     loss = -torch.min(ratio * adv, clipped * adv).mean()
-    return loss, ((ratio - 1).abs() > clip_range).float().mean()
+    with torch.no_grad():
+        moved = {
+            "loss/clip_fraction": ((ratio - 1).abs() > clip_range).float().mean().item(),
+            "loss/approx_kl": ((ratio - 1) - log_ratio).mean().item(),
+        }
+    return loss, moved
 
 
 def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
@@ -62,15 +70,17 @@ def actor_critic_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """policy loss + value_coef · value MSE − entropy_coef · entropy (the weights default
     to `Config`'s, the one source of defaults). The policy loss is the policy gradient's,
-    or with `old_log_pi` [T, B] PPO's clipped one (`clipped_policy_loss`).
+    or with `old_log_pi` [T, B] PPO's clipped one (`clipped_policy_loss`, whose two
+    measures of how far the policy moved join the metrics).
 
     logits [T, B, A]; values, actions, returns, advantages [T, B].
     Returns the scalar loss and its parts as floats, keyed `loss/...`.
     """
+    moved: dict[str, float] = {}
     if old_log_pi is None:
         pg = policy_gradient_loss(logits, actions, advantages)
     else:
-        pg, _ = clipped_policy_loss(logits, actions, advantages, old_log_pi, clip_range)
+        pg, moved = clipped_policy_loss(logits, actions, advantages, old_log_pi, clip_range)
     vl = value_loss(values, returns)
     ent = entropy(logits)
     loss = pg + value_coef * vl - entropy_coef * ent
@@ -79,5 +89,6 @@ def actor_critic_loss(
         "loss/policy": pg.item(),
         "loss/value": vl.item(),
         "loss/entropy": ent.item(),
+        **moved,
     }
     return loss, metrics

@@ -123,7 +123,8 @@ def _clipped_epochs(
     """PPO's update on one rollout: advantages and π_old from one replay without gradients,
     then `s.epochs` passes, each over `s.minibatches` shares of the games (a share keeps
     whole games, so its memory replays from the rollout's start). Returns the last step's
-    loss metrics and the mean gradient norm."""
+    loss metrics; the gradient norm, the clip fraction and the approximate KL are the means
+    over all steps."""
     T, B = r.obs.shape[0] - 1, r.obs.shape[1]
     act = r.act[:T]
     with torch.no_grad():
@@ -132,7 +133,8 @@ def _clipped_epochs(
         old_log_pi = old_log_pi.gather(-1, act.unsqueeze(-1)).squeeze(-1)  # [T, B]
         advantages, returns = _targets(values, r, s)
     share = B // s.minibatches
-    norms, skipped, metrics = [], 0.0, {}
+    averaged = ("loss/grad_norm", "loss/clip_fraction", "loss/approx_kl")
+    sums, steps, skipped, metrics = dict.fromkeys(averaged, 0.0), 0, 0.0, {}
     for _ in range(s.epochs):
         order = torch.randperm(B, device=r.obs.device)
         for k in range(s.minibatches):
@@ -155,9 +157,11 @@ def _clipped_epochs(
                 clip_range=s.clip_range,
             )
             metrics = _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
-            norms.append(metrics["loss/grad_norm"])
+            for key in averaged:
+                sums[key] += metrics[key]
+            steps += 1
             skipped = max(skipped, metrics["loss/skipped"])
-    metrics["loss/grad_norm"] = float(np.mean(norms))
+    metrics.update({key: total / steps for key, total in sums.items()})
     metrics["loss/skipped"] = skipped
     return metrics
 
