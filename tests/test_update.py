@@ -1,5 +1,6 @@
 """The training replay: it recomputes exactly what the pool acted with, and it learns."""
 
+import copy
 import functools
 
 import numpy as np
@@ -48,6 +49,52 @@ def test_replayed_logits_equal_acting_logits(core, precision):
     assert len(final) == len(pool.prev_memory_states) == {"lstm": 2, "gru": 1, "none": 0}[core]
     for replayed_memory, pool_memory in zip(final, pool.prev_memory_states, strict=True):
         torch.testing.assert_close(replayed_memory, pool_memory, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("game", ["atari", "fake"])
+def test_the_acting_policy_kept_by_play_is_the_replays_so_ppo_may_skip_its_replay(game):
+    """play(n, policy=True): log π of each action taken and V of every observation, the last
+    included, are what a replay computes; PPO's update from them is the update from its own
+    replay (the Atari pool overlaps its two halves)."""
+    short_game = functools.partial(make_env, max_frames=40)  # games end every 10 steps
+    make, n_actions = {"atari": (short_game, 14), "fake": (CountdownEnv, 3)}[game]
+    agent = RecurrentAgent(make().observation_space.shape, n_actions, hidden=16, channels=4)
+    pool = EnvPool(agent, make, n_parallel_games=4, seed=3, overlap=True)
+    pool.play(4)  # start mid-game
+    memory = [m.clone() for m in pool.prev_memory_states]
+    r = pool.play(13, policy=True)
+    assert (r.is_not_done[:, :-1] == 0).sum() >= 4  # games ended inside the rollout
+    act = torch.from_numpy(r.actions).T  # [T+1, B]
+    with torch.no_grad():
+        logits, values, _ = agent.unroll(
+            torch.from_numpy(r.observations).transpose(0, 1),
+            tuple(memory),
+            torch.from_numpy(r.is_not_done).T,
+        )
+    log_pi = F.log_softmax(logits, -1).gather(-1, act.unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(torch.from_numpy(r.log_pi).T[:-1], log_pi[:-1])
+    torch.testing.assert_close(torch.from_numpy(r.values).T, values)  # V(s_T) too
+    twins = [agent, copy.deepcopy(agent)]
+    unrolls = []
+
+    def counted(unroll, calls, *args):
+        calls.append(1)
+        return unroll(*args)
+
+    for twin, behaviour in zip(twins, [(r.log_pi, r.values), None], strict=True):
+        optimizer = torch.optim.Adam(twin.parameters(), lr=1e-3)
+        calls = []
+        twin.unroll = functools.partial(counted, twin.unroll, calls)
+        torch.manual_seed(0)  # the same shares in each pass
+        rollout = (r.observations, r.actions, r.rewards, r.is_not_done)
+        train_on_rollout(
+            twin, optimizer, *rollout, memory, reward_mode="clip", epochs=2, minibatches=2,
+            behaviour=behaviour,
+        )  # fmt: skip
+        unrolls.append(len(calls))
+    assert unrolls == [4, 5]  # 2 passes × 2 shares, and without `behaviour` one replay more
+    for a, b in zip(*(t.parameters() for t in twins), strict=True):
+        torch.testing.assert_close(a, b)
 
 
 @pytest.mark.parametrize("game", ["atari", "fake"])

@@ -74,6 +74,9 @@ class Rollout(NamedTuple):
     Atari observations are uint8 pixels here (the trainer's fast path; the agent divides
     by 255 at its first layer, then standardises each frame by default);
     `EnvPool.interact` gives them as `make_env` does.
+    With `play(n, policy=True)`, `log_pi` holds log π(a_t|s_t) of each action taken (entry
+    n - 1: 0) and `values` V(s_t) of each observation, entry n - 1 included, both as the
+    acting network gave them; otherwise both are None.
     """
 
     observations: np.ndarray
@@ -81,6 +84,19 @@ class Rollout(NamedTuple):
     rewards: np.ndarray
     is_not_done: np.ndarray
     life_lost: np.ndarray
+    log_pi: np.ndarray | None = None
+    values: np.ndarray | None = None
+
+
+def _chosen(
+    readout: tuple[torch.Tensor, torch.Tensor], actions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The acting network's (logits [B, A], values [B]) and the actions taken [B] ->
+    (log π(a|s) [B], V(s) [B]), float32 numpy."""
+    logits, value = readout
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    chosen = log_probs.gather(-1, torch.as_tensor(actions, device=logits.device)[:, None])
+    return chosen[:, 0].cpu().numpy(), value.float().cpu().numpy()
 
 
 class EnvPool:
@@ -168,31 +184,36 @@ class EnvPool:
         is_not_done [B, n]): the first four fields of `play`, which see, with the
         observations as `make_env` gives them: float32 in [0, 1] for Atari games.
         """
-        observations, actions, rewards, is_not_done, _ = self.play(n_steps)
+        rollout = self.play(n_steps)
+        observations = rollout.observations
         if observations.dtype == np.uint8:  # the same values as AtariGame.observation, bit for bit
             observations = observations.astype(np.float32) / np.float32(255.0)
-        return observations, actions, rewards, is_not_done
+        return observations, rollout.actions, rollout.rewards, rollout.is_not_done
 
-    def play(self, n_steps: int = 100) -> Rollout:
+    def play(self, n_steps: int = 100, policy: bool = False) -> Rollout:
         """Play `n_steps - 1` steps of every game; a `Rollout` of [B, n_steps] arrays.
 
         Entry n - 1 holds the observation to bootstrap from with a placeholder action 0,
         reward 0 and masks 1; it is also the first observation of the next call. A game
         that ends at step t has its memory zeroed before its next step. The arrays are
         [B, T] views of time-major buffers: `.swapaxes(0, 1)` gives [T, B] without a copy.
+        `policy=True` also keeps what the network said while acting (`Rollout.log_pi`,
+        `Rollout.values`), at the cost of one more network step for V(s_{n-1}).
         """
         if n_steps < 2:
             raise ValueError(f"interact needs n_steps >= 2, got {n_steps}")
         with torch_threads(self.acting_threads):
-            return self._play(n_steps)
+            return self._play(n_steps, policy)
 
-    def _play(self, n_steps: int) -> Rollout:
+    def _play(self, n_steps: int, policy: bool) -> Rollout:
         B = self.n_games
         obs_buf = np.empty((n_steps, *self.prev_observations.shape), self.prev_observations.dtype)
         actions = np.zeros((n_steps, B), dtype=np.int64)
         rewards = np.zeros((n_steps, B), dtype=np.float32)
         is_not_done = np.ones((n_steps, B), dtype=np.float32)
         life_lost = np.zeros((n_steps, B), dtype=np.float32)
+        log_pi = np.zeros((n_steps, B), dtype=np.float32) if policy else None
+        values = np.zeros((n_steps, B), dtype=np.float32) if policy else None
         # each half's memory, every tensor [B_half, hidden]
         memory = [tuple(m[sl] for m in self.prev_memory_states) for sl in self.slices]
         in_flight = [False] * len(self.slices)
@@ -225,12 +246,18 @@ class EnvPool:
                 actions[t, sl] = self.agent.sample_actions(readout)
                 self.envs[half].send(actions[t, sl])
                 in_flight[half] = True
+                if policy:
+                    log_pi[t, sl], values[t, sl] = _chosen(readout, actions[t, sl])
         for half in range(len(self.slices)):
             receive(half, n_steps - 2)
         obs_buf[n_steps - 1] = self.prev_observations
         # the halves' memories joined again: every tensor [B, hidden]
         self.prev_memory_states = tuple(torch.cat(m) for m in zip(*memory, strict=True))
-        arrays = (obs_buf, actions, rewards, is_not_done, life_lost)
+        arrays = [obs_buf, actions, rewards, is_not_done, life_lost]
+        if policy:  # V of the observation to bootstrap from; its memory moves on next call
+            _, (_, last_value) = self.agent.step(self.prev_memory_states, obs_buf[n_steps - 1])
+            values[n_steps - 1] = last_value.float().cpu().numpy()
+            arrays += [log_pi, values]
         return Rollout(*(x.swapaxes(0, 1) for x in arrays))
 
     def _track_episodes(self, reward: np.ndarray, done: np.ndarray, games: slice) -> None:

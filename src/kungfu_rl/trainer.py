@@ -349,7 +349,8 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = c.lr_at(self.frames)
         memory = tuple(m.clone() for m in self.pool.prev_memory_states)
-        rollout = self.pool.play(c.rollout_len + 1)
+        clipped = c.epochs > 1 or c.minibatches > 1  # PPO's update takes π_old from acting
+        rollout = self.pool.play(c.rollout_len + 1, policy=clipped)
         return train_on_rollout(
             self.agent,
             self.optimizer,
@@ -361,6 +362,7 @@ class Trainer:
             c.update_settings,
             normalizer=self.normalizer,
             value_ends=rollout.life_lost if c.cut_at_life_loss else None,
+            behaviour=(rollout.log_pi, rollout.values) if clipped else None,
             sync=sync,
         )
 

@@ -51,6 +51,7 @@ def train_on_rollout(
     *,
     normalizer: ReturnNormalizer | None = None,
     value_ends: ArrayLike | None = None,
+    behaviour: tuple[ArrayLike, ArrayLike] | None = None,
     sync: Callable[[list[torch.Tensor], bool], bool] | None = None,
     **overrides: float,
 ) -> dict[str, float]:
@@ -73,7 +74,9 @@ def train_on_rollout(
     without touching the memory: the game and its memory go on.
     With `epochs` or `minibatches` above 1 the update is PPO's: π_old and the advantages
     from one replay, then `epochs` passes of `minibatches` steps, each on a share of whole
-    games, with the clipped policy loss (`clipped_policy_loss`).
+    games, with the clipped policy loss (`clipped_policy_loss`). `behaviour` = (log π(a_t|s_t),
+    V(s_t)), both [B, T+1], as the acting network gave them (`Rollout.log_pi`,
+    `Rollout.values`, with the same weights as now), spares PPO's update that replay.
     A non-finite loss or gradient skips the step (`loss/skipped` = 1).
     `sync(grads, loss_is_nonfinite) -> any_rank_nonfinite` averages the gradients over the
     ranks of a distributed run (see `distributed.GradientSync`) before the clip.
@@ -96,7 +99,9 @@ def train_on_rollout(
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
     replay = _Replay(obs, act, rew, mask, cut, memory)
     if s.epochs > 1 or s.minibatches > 1:
-        return _clipped_epochs(agent, optimizer, replay, s, sync)
+        if behaviour is not None:
+            behaviour = tuple(_time_major(x, device, torch.float32) for x in behaviour)
+        return _clipped_epochs(agent, optimizer, replay, s, sync, behaviour)
     loss, metrics = _replay_loss(agent, replay, s)
     return _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
 
@@ -119,19 +124,24 @@ def _clipped_epochs(
     r: _Replay,
     s: UpdateSettings,
     sync: Callable[[list[torch.Tensor], bool], bool] | None,
+    behaviour: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> dict[str, float]:
-    """PPO's update on one rollout: advantages and π_old from one replay without gradients,
-    then `s.epochs` passes, each over `s.minibatches` shares of the games (a share keeps
-    whole games, so its memory replays from the rollout's start). Returns the last step's
+    """PPO's update on one rollout: advantages and π_old from `behaviour` (log π [T+1, B],
+    V [T+1, B], time-major) or else from one replay without gradients, then `s.epochs`
+    passes, each over `s.minibatches` shares of the games (a share keeps whole games, so
+    its memory replays from the rollout's start). Returns the last step's
     loss metrics; the gradient norm, the clip fraction and the approximate KL are the means
     over all steps."""
     T, B = r.obs.shape[0] - 1, r.obs.shape[1]
     act = r.act[:T]
-    with torch.no_grad():
-        logits, values, _ = agent.unroll(r.obs, r.memory, r.mask)  # [T+1, B, A], [T+1, B]
-        old_log_pi = F.log_softmax(logits[:T], dim=-1)
-        old_log_pi = old_log_pi.gather(-1, act.unsqueeze(-1)).squeeze(-1)  # [T, B]
-        advantages, returns = _targets(values, r, s)
+    if behaviour is not None:
+        old_log_pi, values = behaviour[0][:T], behaviour[1]  # [T, B], [T+1, B]
+    else:
+        with torch.no_grad():
+            logits, values, _ = agent.unroll(r.obs, r.memory, r.mask)  # [T+1, B, A], [T+1, B]
+            old_log_pi = F.log_softmax(logits[:T], dim=-1)
+            old_log_pi = old_log_pi.gather(-1, act.unsqueeze(-1)).squeeze(-1)  # [T, B]
+    advantages, returns = _targets(values, r, s)
     share = B // s.minibatches
     averaged = ("loss/grad_norm", "loss/clip_fraction", "loss/approx_kl")
     sums, steps, skipped, metrics = dict.fromkeys(averaged, 0.0), 0, 0.0, {}
