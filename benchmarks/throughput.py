@@ -312,7 +312,14 @@ def against_flags(flags: str, seconds: float, settings: dict) -> dict:
     return {"versus": flags, **alternate(arms, seconds, settings, (flags, "defaults"))}
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The script's options. `--versus FLAGS` takes its value even when FLAGS is a single
+    flag such as `--max-pool`, which argparse would otherwise read as an option of its own."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(argv[:-1]):
+        if arg == "--versus":
+            argv[i : i + 2] = [f"--versus={argv[i + 1]}"]
+            break
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30, help="per measurement")
     parser.add_argument("--sweep", action="store_true", help="also sweep games and threads")
@@ -324,7 +331,11 @@ def main() -> None:
     parser.add_argument(
         "--versus", metavar="FLAGS", help="compare training with FLAGS added to the defaults"
     )
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
     if args.replot:
         plot_sweep(json.loads(args.out.read_text())["sweep"], args.out.with_suffix(".png"))
         print(f"wrote {args.out.with_suffix('.png')}")

@@ -427,3 +427,12 @@ def test_throughput_versus_alternates_the_two_settings_and_divides_their_medians
     assert calls == [(), ("--frame-size", "84")] * 3
     assert report["medians"] == {"defaults": 100, "--frame-size 84": 50}
     assert report["ratio"] == 0.5 and report["n_games"] == 2
+
+
+def test_throughput_versus_takes_a_single_flag_as_its_value(monkeypatch):
+    throughput = _load("throughput", monkeypatch)
+    assert throughput.parse_args(["--versus", "--max-pool"]).versus == "--max-pool"
+    assert throughput.parse_args(["--versus=--max-pool"]).versus == "--max-pool"
+    args = throughput.parse_args(["--seconds", "5", "--versus", "--epochs 1 --minibatches 4"])
+    assert args.versus == "--epochs 1 --minibatches 4" and args.seconds == 5
+    assert throughput.parse_args(["--seconds", "5"]).versus is None
