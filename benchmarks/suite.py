@@ -233,6 +233,13 @@ def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
+def _wall(r: dict) -> str:
+    """A run's training time, marked where its conv stack ran in fp32 (a CPU without
+    native bf16: several times slower than the bf16 machine of most runs)."""
+    fp32 = r.get("config", {}).get("precision") == "fp32"
+    return _minutes(r["train_wall_s"]) + (" in fp32" if fp32 else "")
+
+
 def build_doc(results: list[dict], doc_tag: str) -> str:
     """docs/suite.md from the run JSONs: the 40M table beside the published figures, the
     10M curves and what the default budget is enough for, and every run."""
@@ -262,7 +269,9 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         f"The settings: `--tag {doc_tag}`, i.e. `kungfu train --game G --frames 40000000` "
         f"{settings} (machine-only flags such as threads included as they ran). A wall time is "
         "the run's own clock; it was alone on the machine only where its load "
-        '("Every run", below; two cores) stayed near 2 or under.',
+        '("Every run", below; two cores) stayed near 2 or under. Most ran on a CPU with '
+        'native bf16; "in fp32" marks a run on one without it (AVX2 only), about 3.7 times '
+        "slower (`benchmarks/results/throughput_ppo1x4.json` against `throughput_ppo4x4.json`).",
         "",
         "| game | ours: 20-game mean (last 100 training games) | wall time | "
         + " | ".join(sources)
@@ -276,7 +285,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         if r:
             ours = f"{_fmt(r['eval']['mean'])} ({_fmt(r['last_100_training_mean'])})"
             ours += f", seed {r['seed']}" if r["seed"] else ""
-            wall = _minutes(r["train_wall_s"])
+            wall = _wall(r)
         published = [_fmt(PUBLISHED[s].get(game)) for s in sources]
         lines.append(f"| {game} | {ours} | {wall} | " + " | ".join(published) + " |")
     lines += ["", "Protocols of the published figures:", ""]
@@ -296,7 +305,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         lines.append(
             f"| {r['tag']} | {r['game']} | {short_frames(r['frames'])} | {r['seed']} | "
             f"{_fmt(e['mean'])} ({_fmt(e['median'])}; {_fmt(e['min'])}–{_fmt(e['max'])}) | "
-            f"{_fmt(r['last_100_training_mean'])} | {_minutes(r['train_wall_s'])} "
+            f"{_fmt(r['last_100_training_mean'])} | {_wall(r)} "
             f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}`"
             + (f" ({_adopted(r)}) |" if r.get("adopted") else " |")
         )

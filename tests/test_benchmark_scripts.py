@@ -264,6 +264,10 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
         assert f"**{source}**" in doc
     every_run = doc.split("## Every run")[1]
     assert every_run.count("kungfu train --game") == 3
+    assert " in fp32" not in every_run  # the helper's runs name no precision
+    results[2]["config"]["precision"] = "fp32"  # a CPU without native bf16 marks its time
+    every_run = suite.build_doc(results, "defaults").split("## Every run")[1]
+    assert every_run.count("12 min 34 s in fp32") == 1
     assert suite.draw_curves(results, tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
     assert not suite.draw_curves(results[2:], tmp_path / "none.png")  # no run at the defaults
