@@ -122,6 +122,41 @@ def run_name(tag: str, game: str, frames: int, seed: int) -> str:
     return f"suite-{tag}-{game}-{short_frames(frames)}-seed{seed}"
 
 
+NOT_LEARNED = {"game", "seed", "preset", "runs_dir", "run_name"}
+"""Settings that say what was played and where it was saved, not how it learned; the
+resumable ones (budget, machine, evaluation, saving) are left out beside them."""
+
+
+def flags_over_defaults(config: dict) -> str:
+    """The `kungfu train` flags that make today's defaults learn as a run whose recorded
+    config is `config` did ('' for a run at today's defaults): a run tagged `defaults` when
+    the defaults were others keeps its figure, and this says how to run it again."""
+    from kungfu_rl.config import Config, flag, spec_of
+
+    ran, today = Config.from_dict(config), Config()
+    flags = []
+    for f in dataclasses.fields(Config):
+        if f.name in NOT_LEARNED or spec_of(f).resumable:
+            continue
+        value = getattr(ran, f.name)
+        if value == getattr(today, f.name):
+            continue
+        if isinstance(value, bool):
+            flags.append(flag(f.name) if value else "--no-" + flag(f.name)[2:])
+        else:
+            flags.append(
+                f"{flag(f.name)} {value:g}"
+                if isinstance(value, float)
+                else f"{flag(f.name)} {value}"
+            )
+    return " ".join(flags)
+
+
+def at_defaults(result: dict) -> bool:
+    """Whether a suite JSON's run learned with today's defaults, whatever its tag."""
+    return flags_over_defaults(result["config"]) == ""
+
+
 def check_adopted(run: Path, game: str, args: argparse.Namespace) -> None:
     """SystemExit unless the finished run folder `run` learned `game` for `args.frames`
     frames from seed `args.seed` with the settings `args.train_args` give."""
@@ -134,6 +169,21 @@ def check_adopted(run: Path, game: str, args: argparse.Namespace) -> None:
         differ = f"seed: {seed}, {args.seed}"
     if differ:
         raise SystemExit(f"--adopt {run} was trained with other settings ({differ})")
+
+
+def check_same_settings(out: Path, game: str, args: argparse.Namespace) -> None:
+    """SystemExit where the JSON `out` holds a run that learned with other settings than
+    these (a tag, `defaults` say, whose settings changed since): its figure stays."""
+    try:
+        recorded = json.loads(out.read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # none yet, or not one this script wrote: it is written anew
+    planned = planned_config(["--game", game, *args.train_args])
+    if flags_over_defaults(recorded) != flags_over_defaults(planned):
+        raise SystemExit(
+            f"{out} holds a run with other settings "
+            f"({flags_over_defaults(recorded) or 'the defaults'}): name these with another --tag"
+        )
 
 
 def trained_by(run: Path) -> str | None:
@@ -162,6 +212,9 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
         check_adopted(run, game, args)
     if run.exists() and not finished:
         raise SystemExit(f"{run} exists but did not finish: `kungfu train --resume {run}` first")
+    name = run_name(args.tag, game, args.frames, args.seed)  # an adopted folder's own name aside
+    out = RESULTS / f"{name.removeprefix('suite-')}.json"
+    check_same_settings(out, game, args)
     load_before = load()
     train_cmd = kungfu(
         "train",
@@ -212,8 +265,6 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
     if args.adopt:  # the loads around its training are not known here
         report["load_before"] = report["load_after"] = "not known (adopted)"
         report["trained_by"] = trained_by(run)
-    name = run_name(args.tag, game, args.frames, args.seed)  # an adopted folder's own name aside
-    out = RESULTS / f"{name.removeprefix('suite-')}.json"
     write_report(report, out)
     print(f"{game}: 20-game mean {record['mean']:,.1f}; wrote {out}", flush=True)
     return out
@@ -248,14 +299,18 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         for r in sorted(results, key=lambda r: -r["seed"])
         if r["tag"] == doc_tag
     }
-    defaults = {
-        (r["game"], r["frames"]): r for r in results if r["tag"] == "defaults" and r["seed"] == 0
-    }
+    defaults = {(r["game"], r["frames"]): r for r in results if at_defaults(r) and r["seed"] == 0}
     sources = list(PUBLISHED)
     flags = sorted({settings_of(r["command"]) for r in main.values()} - {""})
     settings = (
         "with no other setting" if not flags else "with " + " or ".join(f"`{f}`" for f in flags)
     )
+    settings += " (machine-only flags such as threads included as they ran)"
+    today = sorted({flags_over_defaults(r["config"]) for r in main.values()} - {""})
+    if today:
+        settings += ", over the defaults of the day it ran; over today's defaults: " + " or ".join(
+            f"`{f}`" for f in today
+        )
     lines = [
         "# The Atari suite",
         "",
@@ -267,7 +322,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         "## 40M frames",
         "",
         f"The settings: `--tag {doc_tag}`, i.e. `kungfu train --game G --frames 40000000` "
-        f"{settings} (machine-only flags such as threads included as they ran). A wall time is "
+        f"{settings}. A wall time is "
         "the run's own clock; it was alone on the machine only where its load "
         '("Every run", below; two cores) stayed near 2 or under. Most ran on a CPU with '
         'native bf16; "in fp32" marks a run on one without it (AVX2 only), about 3.7 times '
@@ -296,9 +351,12 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
         "",
         "## Every run",
         "",
+        "A tag names settings as they were when its runs ran: the last column gives the flags "
+        "that make today's defaults learn as the run did (none: it ran at today's defaults).",
+        "",
         "| tag | game | frames | seed | 20-game mean (median; min–max) | last 100 training "
-        "games | wall time (load at start → end) | command |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "games | wall time (load at start → end) | command | over today's defaults |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in sorted(results, key=lambda r: (r["tag"], GAMES.index(r["game"]), r["frames"])):
         e = r["eval"]
@@ -308,6 +366,7 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
             f"{_fmt(r['last_100_training_mean'])} | {_wall(r)} "
             f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}`"
             + (f" ({_adopted(r)}) |" if r.get("adopted") else " |")
+            + (f" `{flags_over_defaults(r['config'])}` |" if not at_defaults(r) else " none |")
         )
     return "\n".join(lines) + "\n"
 
@@ -363,16 +422,21 @@ def stopped_at_budget(r: dict) -> bool:
     return abs(r["frames"] - BUDGET) < 0.001 * BUDGET
 
 
-def budget_runs(results: list[dict]) -> dict[str, dict]:
-    """Per game, the seed-0 run at the defaults whose first 10M frames are `make train`'s
-    budget: a 10M run, else the shortest longer one at a constant learning rate (nothing
-    before 10M frames then depends on --frames)."""
-    runs: dict[str, dict] = {}
-    for r in sorted(results, key=lambda r: r["frames"]):
-        if r["tag"] != "defaults" or r["seed"] != 0 or r["frames"] < BUDGET or r["game"] in runs:
+def budget_runs(results: list[dict]) -> dict[str, list[dict]]:
+    """Per game, the seed-0 runs at today's defaults whose first 10M frames are `make
+    train`'s budget: the 10M runs (more than one where the game ran on two machines, in fp32
+    and bf16, say), else the shortest longer one at a constant learning rate (nothing before
+    10M frames then depends on --frames)."""
+    runs: dict[str, list[dict]] = {}
+    for r in sorted(results, key=lambda r: (r["frames"], r["tag"])):
+        if not at_defaults(r) or r["seed"] != 0 or r["frames"] < BUDGET:
+            continue
+        if r["game"] in runs and not (
+            stopped_at_budget(r) and stopped_at_budget(runs[r["game"]][0])
+        ):
             continue
         if stopped_at_budget(r) or r["config"].get("lr_schedule") == "constant":
-            runs[r["game"]] = r
+            runs.setdefault(r["game"], []).append(r)
     return runs
 
 
@@ -387,7 +451,7 @@ def share_of_gain(game: str, at_budget: float, at_40m: float) -> float | None:
     return (at_budget - RANDOM[game]) / gain if gain > 0 else None
 
 
-def _ten_million(main: dict, defaults: dict, runs: dict[str, dict]) -> list[str]:
+def _ten_million(main: dict, defaults: dict, runs: dict[str, list[dict]]) -> list[str]:
     """The default budget's section: `runs` (budget_runs) against the 40M table's runs
     (`main`), or the defaults' own 40M runs where the table has none."""
     lines = ["", "## 10M frames: the default budget", ""]
@@ -396,35 +460,42 @@ def _ten_million(main: dict, defaults: dict, runs: dict[str, dict]) -> list[str]
     lines += [
         f"![training curves at 10M frames]({CURVES.name})",
         "",
-        "The first 10M frames of each game at the defaults (`--tag defaults`: a 10M run, or "
-        "the first 10M frames of a 40M run: at a constant learning rate the two are the same "
-        'settings up to there). "share of the 40M gain": the last 100 training games at 10M '
-        "frames against those at 40M frames in the table above (or the defaults' 40M run "
-        "where the table has none), each less random play's score (DQN's table). The budget "
-        f"counts as enough for a game at {ENOUGH:.0%} or more.",
+        "The first 10M frames of each game at today's defaults (the runs whose recorded "
+        "settings are today's defaults, whatever their tag: a 10M run, or the first 10M frames "
+        "of a 40M run: at a constant learning rate the two are the same settings up to there; "
+        "a game run on two machines has a row, and a curve, for each). "
+        '"share of the 40M gain": the last 100 training games at 10M '
+        "frames against those at 40M frames in the table above (or a 40M run at today's "
+        "defaults where the table has none), each less random play's score (DQN's table). The "
+        f"budget counts as enough for a game at {ENOUGH:.0%} or more in every run of it.",
         "",
-        "| game | run | 20-game mean at 10M | last 100 training games at 10M "
+        "| game | run | conv stack | 20-game mean at 10M | last 100 training games at 10M "
         "| share of the 40M gain | SLM-Lab A2C-GAE at 40M |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
     enough, short = [], []
     for game in GAMES:
-        if game not in runs:
-            continue
-        r = runs[game]
-        curve = curve_to(r, BUDGET)
-        at_budget = curve[-1]["mean"] if curve else None
-        long_run = main.get((game, 40_000_000)) or defaults.get((game, 40_000_000))
-        share = None
-        if at_budget is not None and long_run and long_run["last_100_training_mean"] is not None:
-            share = share_of_gain(game, at_budget, long_run["last_100_training_mean"])
-            (enough if share is not None and share >= ENOUGH else short).append(game)
-        evaluated = _fmt(r["eval"]["mean"]) if stopped_at_budget(r) else "–"
-        lines.append(
-            f"| {game} | {short_frames(r['frames'])} | {evaluated} | {_fmt(at_budget)} | "
-            f"{'–' if share is None else f'{share:.0%}'} "
-            f"| {_fmt(PUBLISHED['SLM-Lab A2C-GAE'].get(game))} |"
-        )
+        shares = []
+        for r in runs.get(game, []):
+            curve = curve_to(r, BUDGET)
+            at_budget = curve[-1]["mean"] if curve else None
+            long_run = main.get((game, 40_000_000)) or defaults.get((game, 40_000_000))
+            share = None
+            if (
+                at_budget is not None
+                and long_run
+                and long_run["last_100_training_mean"] is not None
+            ):
+                share = share_of_gain(game, at_budget, long_run["last_100_training_mean"])
+            shares.append(share)
+            evaluated = _fmt(r["eval"]["mean"]) if stopped_at_budget(r) else "–"
+            lines.append(
+                f"| {game} | {short_frames(r['frames'])} | {_precision(r)} | {evaluated} | "
+                f"{_fmt(at_budget)} | {'–' if share is None else f'{share:.0%}'} "
+                f"| {_fmt(PUBLISHED['SLM-Lab A2C-GAE'].get(game))} |"
+            )
+        if shares and None not in shares:
+            (enough if min(shares) >= ENOUGH else short).append(game)
     lines += [
         "",
         f"The default budget is enough for: {', '.join(enough) or 'none so far'}. "
@@ -433,6 +504,10 @@ def _ten_million(main: dict, defaults: dict, runs: dict[str, dict]) -> list[str]
         f"{', '.join(g for g in runs if g not in enough + short) or 'none'}.",
     ]
     return lines
+
+
+def _precision(r: dict) -> str:
+    return r.get("config", {}).get("precision", "?")
 
 
 def draw_curves(results: list[dict], path: Path) -> bool:
@@ -449,12 +524,16 @@ def draw_curves(results: list[dict], path: Path) -> bool:
     games = [g for g in GAMES if g in runs]
     fig, axes = plt.subplots(1, len(games), figsize=(3.2 * len(games), 3.0), squeeze=False)
     for ax, game in zip(axes[0], games, strict=True):
-        r = runs[game]
-        curve = curve_to(r, BUDGET)
-        ax.plot([p["frames"] / 1e6 for p in curve], [p["mean"] for p in curve])
-        if stopped_at_budget(r):
-            ax.axhline(r["eval"]["mean"], color="C1", ls="--", lw=1, label="20-game eval")
-            ax.legend(fontsize=7)
+        for i, r in enumerate(runs[game]):
+            curve = curve_to(r, BUDGET)
+            label = _precision(r) if len(runs[game]) > 1 else "training"
+            ax.plot([p["frames"] / 1e6 for p in curve], [p["mean"] for p in curve], f"C{2 * i}")
+            ax.lines[-1].set_label(label)
+            if stopped_at_budget(r):
+                ax.axhline(r["eval"]["mean"], color=f"C{2 * i + 1}", ls="--", lw=1)
+                ax.lines[-1].set_label(f"20-game eval{'' if label == 'training' else ', ' + label}")
+        ax.legend(fontsize=6)
+        r = runs[game][0]
         ax.set_title(game if stopped_at_budget(r) else f"{game} (of {short_frames(r['frames'])})")
         ax.set_xlabel("frames (M)")
     axes[0][0].set_ylabel("mean of last 100 training games")
@@ -465,11 +544,12 @@ def draw_curves(results: list[dict], path: Path) -> bool:
 
 
 def measured_games(results: list[dict], doc_tag: str) -> dict[str, dict]:
-    """What `kungfu games` shows: per game, its longest measured run at the defaults or at
-    the 40M table's settings (those first, at equal frames), with the flags it took."""
+    """What `kungfu games` shows: per game, its longest measured run at today's defaults
+    or at the 40M table's settings (those first, at equal frames), with the flags that make
+    today's defaults learn as it did."""
     best: dict[str, dict] = {}
     for r in sorted(results, key=lambda r: r["tag"] != doc_tag):  # the table's tag first
-        if r["tag"] not in (doc_tag, "defaults"):
+        if r["tag"] != doc_tag and not at_defaults(r):
             continue
         if r["game"] not in best or r["frames"] > best[r["game"]]["frames"]:
             best[r["game"]] = {
@@ -477,7 +557,7 @@ def measured_games(results: list[dict], doc_tag: str) -> dict[str, dict]:
                 "seed": r["seed"],
                 "mean": round(r["eval"]["mean"], 1),
                 "games": len(r["eval"]["scores"]),
-                "settings": settings_of(r["command"], machine=False),
+                "settings": flags_over_defaults(r["config"]),
             }
     return dict(sorted(best.items()))
 

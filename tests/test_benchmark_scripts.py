@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kungfu_rl.config import Config
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
 WRITER = "bench_report.py"
@@ -223,6 +225,9 @@ def test_scripts_import_no_removed_package_names():
                 assert node.arg != "keep_features", f"{path.name} passes keep_features"
 
 
+TODAYS_DEFAULTS = dataclasses.asdict(Config())
+
+
 def _suite_result(game, frames, mean, tag="defaults", seed=0, schedule="constant"):
     return {
         "tag": tag,
@@ -245,7 +250,7 @@ def _suite_result(game, frames, mean, tag="defaults", seed=0, schedule="constant
         ],
         "command": f"kungfu train --game {game} --frames {frames} --seed {seed}",
         "load_before": "0.10 0.20 0.30",
-        "config": {"lr_schedule": schedule},
+        "config": {**TODAYS_DEFAULTS, "precision": "bf16", "lr_schedule": schedule},
     }
 
 
@@ -256,6 +261,7 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
         _suite_result("Pong", 10_000_000, 3.0),
         _suite_result("Breakout", 10_000_000, 40.0, tag="clip"),  # not the doc's settings
     ]
+    results[2]["config"]["reward_mode"] = "clip"
     doc = suite.build_doc(results, "defaults")
     row = next(line for line in doc.splitlines() if line.startswith("| Pong |"))
     assert "19.5 (17.5)" in row and "12 min 34 s" in row and "10.2" in row and "16.7" in row
@@ -264,6 +270,7 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
         assert f"**{source}**" in doc
     every_run = doc.split("## Every run")[1]
     assert every_run.count("kungfu train --game") == 3
+    assert every_run.count("| none |") == 2 and "| `--reward-mode clip` |" in every_run
     assert " in fp32" not in every_run  # the helper's runs name no precision
     results[2]["config"]["precision"] = "fp32"  # a CPU without native bf16 marks its time
     every_run = suite.build_doc(results, "defaults").split("## Every run")[1]
@@ -275,7 +282,7 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
     pong = {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20, "settings": ""}
     assert measured == {"Pong": pong}
     budget = doc.split("## 10M frames")[1].split("## Every run")[0]
-    assert "| Pong | 10M | 3.0 | 1.0 | 57% |" in budget  # (1 + 20.7) / (17.5 + 20.7)
+    assert "| Pong | 10M | bf16 | 3.0 | 1.0 | 57% |" in budget  # (1 + 20.7) / (17.5 + 20.7)
     assert "enough for: none so far. Not enough (40M frames learn clearly more): Pong." in budget
     table = tmp_path / "measured.json"
     assert suite.games_in(table) is None
@@ -293,11 +300,46 @@ def test_suite_takes_the_budget_curve_from_a_longer_constant_rate_run(monkeypatc
     linear = _suite_result("Breakout", 40_000_000, 300.0, schedule="linear")  # not the same run
     runs = suite.budget_runs([qbert, linear])
     assert list(runs) == ["Qbert"]
-    assert suite.curve_to(runs["Qbert"], suite.BUDGET)[-1]["mean"] == 9_500
+    assert suite.curve_to(runs["Qbert"][0], suite.BUDGET)[-1]["mean"] == 9_500
     doc = suite.build_doc([qbert, linear], "defaults")
-    assert "| Qbert | 40M | – | 9,500 | 95% |" in doc  # not evaluated at 10M; (9500-164)/(9998-164)
+    assert (
+        "| Qbert | 40M | bf16 | – | 9,500 | 95% |" in doc
+    )  # not evaluated at 10M; (9500-164)/(9998-164)
     assert "The default budget is enough for: Qbert." in doc
     assert "Not judged yet (no 40M run): none." in doc
+
+
+def test_suite_tells_runs_at_older_defaults_by_their_settings_not_their_tag(tmp_path, monkeypatch):
+    suite = _load("suite", monkeypatch)
+    before = {**TODAYS_DEFAULTS, "entropy_coef": 0.0025, "precision": "fp32", "seed": 3}
+    for key in ("max_pool", "epochs", "minibatches"):  # a config.json from before them
+        del before[key]
+    flags = "--no-max-pool --entropy-coef 0.0025 --minibatches 1"
+    assert suite.flags_over_defaults(before) == flags
+    assert suite.flags_over_defaults({**TODAYS_DEFAULTS, "torch_threads": 1, "frames": 7}) == ""
+    old = _suite_result("Pong", 10_000_000, -1.3)
+    old["config"] = before
+    assert not suite.at_defaults(old) and suite.budget_runs([old]) == {}
+    assert f"| `{flags}` |" in suite.build_doc([old], "long").split("## Every run")[1]
+    # a JSON of a tag whose settings changed since is not overwritten by today's
+    out = tmp_path / "defaults-Pong-10M-seed0.json"
+    out.write_text(json.dumps(old))
+    args = suite.argparse.Namespace(train_args=["--torch-threads", "1"])
+    with pytest.raises(SystemExit, match=f"other settings \\({flags}\\): name these"):
+        suite.check_same_settings(out, "Pong", args)
+    suite.check_same_settings(out, "Pong", suite.argparse.Namespace(train_args=flags.split()))
+    suite.check_same_settings(tmp_path / "none.json", "Pong", args)  # nothing there yet
+
+
+def test_the_long_preset_learns_as_the_suites_40m_runs_did(monkeypatch):
+    """`--preset long` is what was measured: a default changed since does not change it."""
+    suite = _load("suite", monkeypatch)
+    preset = suite.flags_over_defaults(dataclasses.asdict(Config.from_preset("long")))
+    runs = [suite.RESULTS / f"long-{game}-40M-seed0.json" for game in suite.GAMES]
+    runs = [path for path in runs if path.exists()]
+    assert len(runs) >= 2  # Pong and Kung-Fu so far
+    for path in runs:
+        assert suite.flags_over_defaults(json.loads(path.read_text())["config"]) == preset
 
 
 def test_suite_lets_machine_flags_run_under_the_defaults_tag(monkeypatch):
@@ -319,6 +361,7 @@ def test_suite_doc_names_the_settings_of_its_40m_table(monkeypatch):
     assert suite.settings_of("kungfu train --game Pong --frames=10 --no-progress") == ""
     pong_long = _suite_result("Pong", 40_000_000, 20.1, tag="long", schedule="linear")
     pong_long["command"] = command
+    pong_long["config"]["lr"] = 5e-4
     pong_defaults = _suite_result("Pong", 40_000_000, 16.2)
     pong_defaults["curve"] = [
         {"frames": f, "minutes": f / 1e6, "mean": m}
@@ -331,9 +374,11 @@ def test_suite_doc_names_the_settings_of_its_40m_table(monkeypatch):
     assert "| Pong | 20.1 (-21.0 → 18.1) | 16.2 (-5.0 → 14.2) |" in doc  # beside the defaults
     assert "Why `--tag" not in suite.build_doc(results, "defaults")
     # the 10M section reads the defaults' run, and weighs it against the table's 40M run
-    assert "| Pong | 40M | – | -5.0 | 40% |" in doc  # (-5 + 20.7) / (18.1 + 20.7); not 45%
+    assert "| Pong | 40M | bf16 | – | -5.0 | 40% |" in doc  # (-5 + 20.7) / (18.1 + 20.7); not 45%
     measured = suite.measured_games(results, "long")
-    assert measured["Pong"]["mean"] == 20.1 and measured["Pong"]["settings"] == "--preset long"
+    # the flags that learn as the run did today, not the preset's name, whose values may change
+    assert measured["Pong"]["settings"] == "--lr 0.0005 --lr-schedule linear"
+    assert measured["Pong"]["mean"] == 20.1
     assert suite.measured_games(results, "defaults")["Pong"]["mean"] == 16.2
 
 
@@ -363,7 +408,7 @@ def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monke
     argv = ["suite.py", "--tag", "long", "--games", "KungFuMaster", "--adopt", str(run)]
     for seed, flags, why in [
         ("0", ["--preset", "long"], r"\(seed: 1, 0\)"),
-        ("1", [], r"\(lr: 0\.0003, 0\.0005\)"),  # not the long preset
+        ("1", [], r"\(entropy_coef: 0\.0025, 0\.01\)"),  # not the long preset
         ("1", ["--preset", "long", "--lr", "1e-3"], r"\(lr: 0\.0005, 0\.001\)"),
     ]:
         monkeypatch.setattr(suite.sys, "argv", [*argv, "--seed", seed, "--", *flags])

@@ -19,7 +19,6 @@ from kungfu_rl import (
     train_on_rollout,
 )
 from kungfu_rl.agent import standardise_frames
-from kungfu_rl.config import ConfigError
 from kungfu_rl.loss import clipped_policy_loss, policy_gradient_loss
 from kungfu_rl.rewards import ReturnNormalizer
 
@@ -239,8 +238,9 @@ def test_non_finite_loss_skips_the_step():
     rewards[0, 0] = np.nan
     before = [p.detach().clone() for p in agent.parameters()]
     metrics = train_on_rollout(
-        agent, optimizer, obs, actions, rewards, is_not_done, memory, reward_mode="scale"
-    )
+        agent, optimizer, obs, actions, rewards, is_not_done, memory, reward_mode="scale",
+        minibatches=1,
+    )  # fmt: skip
     assert metrics["loss/skipped"] == 1
     for p, q in zip(agent.parameters(), before, strict=True):
         assert torch.equal(p, q)
@@ -408,8 +408,36 @@ def test_epochs_and_minibatches_take_one_step_per_share_per_pass():
     assert metrics["loss/skipped"] == 0
 
 
-def test_minibatches_must_divide_the_games():
-    with pytest.raises(ConfigError, match="--minibatches 3 must divide --n-games 32"):
-        Config(minibatches=3).validate()
-    old = Config.from_dict({"game": "Pong"})
-    assert (old.epochs, old.minibatches) == (1, 1)
+@pytest.mark.parametrize("games, minibatches, shares", [(5, 2, [2, 3]), (3, 4, [1, 1, 1])])
+def test_minibatches_split_any_number_of_games_into_near_equal_shares(
+    games, minibatches, shares, monkeypatch
+):
+    """5 games in 2 minibatches are shares of 3 and 2; 3 games in 4 are one game each; every
+    game is in one share of the pass, with its own memory."""
+    agent = RecurrentAgent((1, 42, 42), 3, hidden=8, channels=4)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3)
+    pool = EnvPool(agent, CountdownEnv, n_parallel_games=games, seed=0)
+    memory = [torch.randn_like(m) for m in pool.prev_memory_states]  # a row tells a game
+    replayed = []  # per unroll: the memory's first tensor [games in it, hidden]
+    unroll = agent.unroll
+
+    def recording_unroll(obs, memory, mask):
+        replayed.append(memory[0].detach().clone())
+        return unroll(obs, memory, mask)
+
+    monkeypatch.setattr(agent, "unroll", recording_unroll)
+    train_on_rollout(
+        agent, optimizer, *pool.interact(4), memory, reward_mode="clip", minibatches=minibatches
+    )
+    assert replayed[0].shape[0] == games  # π_old and the values: one replay of all the games
+    assert sorted(m.shape[0] for m in replayed[1:]) == shares
+    rows = torch.cat(replayed[1:])
+    order = rows[:, 0].argsort()
+    torch.testing.assert_close(rows[order], memory[0][memory[0][:, 0].argsort()])
+    assert all(optimizer.state[p]["step"] == len(shares) for p in agent.parameters())
+
+
+def test_old_runs_read_as_the_single_step_they_took():
+    old = Config.from_dict({"game": "Pong"})  # a config.json from before epochs and minibatches
+    assert (old.epochs, old.minibatches, old.max_pool) == (1, 1, False)
+    assert Config().validate().minibatches == 4  # today's default: 4 steps of one pass

@@ -129,7 +129,8 @@ def _clipped_epochs(
     """PPO's update on one rollout: advantages and π_old from `behaviour` (log π [T+1, B],
     V [T+1, B], time-major) or else from one replay without gradients, then `s.epochs`
     passes, each over `s.minibatches` shares of the games (a share keeps whole games, so
-    its memory replays from the rollout's start). Returns the last step's
+    its memory replays from the rollout's start; shares differ by at most one game, and
+    with fewer games than `s.minibatches` each game is a share). Returns the last step's
     loss metrics; the gradient norm, the clip fraction and the approximate KL are the means
     over all steps."""
     T, B = r.obs.shape[0] - 1, r.obs.shape[1]
@@ -142,16 +143,15 @@ def _clipped_epochs(
             old_log_pi = F.log_softmax(logits[:T], dim=-1)
             old_log_pi = old_log_pi.gather(-1, act.unsqueeze(-1)).squeeze(-1)  # [T, B]
     advantages, returns = _targets(values, r, s)
-    share = B // s.minibatches
+    n_shares = min(s.minibatches, B)  # fewer games than minibatches: one game a share
     averaged = ("loss/grad_norm", "loss/clip_fraction", "loss/approx_kl")
     sums, steps, skipped, metrics = dict.fromkeys(averaged, 0.0), 0, 0.0, {}
     for _ in range(s.epochs):
         order = torch.randperm(B, device=r.obs.device)
-        for k in range(s.minibatches):
-            g = order[k * share : (k + 1) * share]
+        for g in torch.tensor_split(order, n_shares):  # sizes differ by at most one game
             memory = tuple(m[g] for m in r.memory)
             logits, values, _ = agent.unroll(r.obs[:T, g], memory, r.mask[:T, g])
-            adv = advantages[:, g]  # [T, share]
+            adv = advantages[:, g]  # [T, games in the share]
             adv = adv - adv.mean()
             if adv.numel() > 1:  # one step of one game has no deviation to divide by
                 adv = adv / (adv.std() + 1e-8)
