@@ -266,7 +266,8 @@ def make_env(
     the modern form of the notebook's `KungFuMasterDeterministic-v0`. Raw game rewards.
     `resize`, `frame_size`, `frame_stack` and `max_pool` are `kungfu train --resize /
     --frame-size / --frame-stack / --max-pool`; with `frame_size=S, frame_stack=k` an
-    observation is (k, S, S), the game's last k frames, oldest first.
+    observation is (k, S, S), the game's last k frames, oldest first. `max_pool` is off here,
+    as in the notebook; `kungfu train` turns it on by default (`Config.max_pool`).
     """
     settings = GameSettings(
         game=resolve_game(game),
