@@ -47,6 +47,7 @@ from score import (
     train_seconds,
 )
 
+from kungfu_rl.config import Config, flag, spec_of
 from kungfu_rl.runfiles import read_config
 
 GAMES = ("Pong", "Breakout", "Seaquest", "SpaceInvaders", "BeamRider", "Qbert", "KungFuMaster")
@@ -131,8 +132,6 @@ def flags_over_defaults(config: dict) -> str:
     """The `kungfu train` flags that make today's defaults learn as a run whose recorded
     config is `config` did ('' for a run at today's defaults): a run tagged `defaults` when
     the defaults were others keeps its figure, and this says how to run it again."""
-    from kungfu_rl.config import Config, flag, spec_of
-
     ran, today = Config.from_dict(config), Config()
     flags = []
     for f in dataclasses.fields(Config):
@@ -431,12 +430,10 @@ def budget_runs(results: list[dict]) -> dict[str, list[dict]]:
     for r in sorted(results, key=lambda r: (r["frames"], r["tag"])):
         if not at_defaults(r) or r["seed"] != 0 or r["frames"] < BUDGET:
             continue
-        if r["game"] in runs and not (
-            stopped_at_budget(r) and stopped_at_budget(runs[r["game"]][0])
-        ):
-            continue
-        if stopped_at_budget(r) or r["config"].get("lr_schedule") == "constant":
+        if stopped_at_budget(r):  # the shortest runs come first
             runs.setdefault(r["game"], []).append(r)
+        elif r["game"] not in runs and r["config"].get("lr_schedule") == "constant":
+            runs[r["game"]] = [r]
     return runs
 
 
@@ -475,18 +472,15 @@ def _ten_million(main: dict, defaults: dict, runs: dict[str, list[dict]]) -> lis
     ]
     enough, short = [], []
     for game in GAMES:
+        long_run = main.get((game, 40_000_000)) or defaults.get((game, 40_000_000))
+        at_40m = long_run["last_100_training_mean"] if long_run else None
         shares = []
         for r in runs.get(game, []):
             curve = curve_to(r, BUDGET)
             at_budget = curve[-1]["mean"] if curve else None
-            long_run = main.get((game, 40_000_000)) or defaults.get((game, 40_000_000))
             share = None
-            if (
-                at_budget is not None
-                and long_run
-                and long_run["last_100_training_mean"] is not None
-            ):
-                share = share_of_gain(game, at_budget, long_run["last_100_training_mean"])
+            if at_budget is not None and at_40m is not None:
+                share = share_of_gain(game, at_budget, at_40m)
             shares.append(share)
             evaluated = _fmt(r["eval"]["mean"]) if stopped_at_budget(r) else "–"
             lines.append(
@@ -507,7 +501,8 @@ def _ten_million(main: dict, defaults: dict, runs: dict[str, list[dict]]) -> lis
 
 
 def _precision(r: dict) -> str:
-    return r.get("config", {}).get("precision", "?")
+    """The conv stack's arithmetic the run's config.json records (auto resolved)."""
+    return r["config"].get("precision", "?")
 
 
 def draw_curves(results: list[dict], path: Path) -> bool:
@@ -526,12 +521,12 @@ def draw_curves(results: list[dict], path: Path) -> bool:
     for ax, game in zip(axes[0], games, strict=True):
         for i, r in enumerate(runs[game]):
             curve = curve_to(r, BUDGET)
-            label = _precision(r) if len(runs[game]) > 1 else "training"
-            ax.plot([p["frames"] / 1e6 for p in curve], [p["mean"] for p in curve], f"C{2 * i}")
-            ax.lines[-1].set_label(label)
+            several = len(runs[game]) > 1
+            frames, means = [p["frames"] / 1e6 for p in curve], [p["mean"] for p in curve]
+            ax.plot(frames, means, f"C{2 * i}", label=_precision(r) if several else "training")
             if stopped_at_budget(r):
-                ax.axhline(r["eval"]["mean"], color=f"C{2 * i + 1}", ls="--", lw=1)
-                ax.lines[-1].set_label(f"20-game eval{'' if label == 'training' else ', ' + label}")
+                label = f"20-game eval, {_precision(r)}" if several else "20-game eval"
+                ax.axhline(r["eval"]["mean"], color=f"C{2 * i + 1}", ls="--", lw=1, label=label)
         ax.legend(fontsize=6)
         r = runs[game][0]
         ax.set_title(game if stopped_at_budget(r) else f"{game} (of {short_frames(r['frames'])})")
