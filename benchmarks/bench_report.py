@@ -3,8 +3,8 @@
 Each benchmark builds its own report (its own keys) and hands it to `write_report`, which
 adds what the figures were measured on and under: the load average and `uptime`, the CPU
 count, the machine, and the versions (`kungfu_rl.versions.versions()` plus the git commit
-and whether the tree had uncommitted changes). A test checks that no other script under
-benchmarks/ writes JSON itself.
+and whether the tree had uncommitted changes besides the files the script itself writes).
+A test checks that no other script under benchmarks/ writes JSON itself.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,19 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-def machine_fields() -> dict[str, Any]:
-    """Load, CPU count, machine and versions, as every report records them."""
+def machine_fields(generated: Sequence[Path] = ()) -> dict[str, Any]:
+    """Load, CPU count, machine and versions, as every report records them. `git_dirty`
+    leaves out the `generated` files: those the script rewrites on every run (a doc built
+    from its reports), which would otherwise mark the next run's tree dirty."""
     from kungfu_rl.versions import versions  # here: importing this module stays light
 
     commit = _git("rev-parse", "--short", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
+    left_out = [f":(exclude){Path(p).resolve().relative_to(ROOT.resolve())}" for p in generated]
+    status = (
+        _git("status", "--porcelain", "--untracked-files=no", "--", ".", *left_out)
+        if commit
+        else None
+    )
     return {
         "load_average": list(os.getloadavg()),
         "uptime": _uptime(),
@@ -72,11 +80,12 @@ def machine_fields() -> dict[str, Any]:
     }
 
 
-def write_report(report: dict[str, Any], out: Path) -> None:
-    """Write `report` plus the machine fields (`FIELDS`) to `out` as JSON; say so."""
+def write_report(report: dict[str, Any], out: Path, generated: Sequence[Path] = ()) -> None:
+    """Write `report` plus the machine fields (`FIELDS`) to `out` as JSON; say so.
+    `generated`: files under ROOT that `git_dirty` leaves out (see `machine_fields`)."""
     clash = sorted(set(report) & set(FIELDS))
     if clash:
         raise ValueError(f"write_report adds {clash} itself; rename the report's keys")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**report, **machine_fields()}, indent=2))
+    out.write_text(json.dumps({**report, **machine_fields(generated)}, indent=2))
     print(f"wrote {out}")

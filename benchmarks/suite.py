@@ -57,6 +57,7 @@ SCORE_RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "suite.md"
 CURVES = ROOT / "docs" / "suite_curves_10M.png"
 MEASURED = ROOT / "src" / "kungfu_rl" / "measured_games.json"
+GENERATED = (DOC, CURVES, MEASURED)  # rewritten after every run: not "uncommitted changes"
 EVAL_GAMES = 20
 CURVE_POINTS = 200  # rows of the training curve kept in each JSON
 
@@ -264,7 +265,7 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
     if args.adopt:  # the loads around its training are not known here
         report["load_before"] = report["load_after"] = "not known (adopted)"
         report["trained_by"] = trained_by(run)
-    write_report(report, out)
+    write_report(report, out, generated=GENERATED)
     print(f"{game}: 20-game mean {record['mean']:,.1f}; wrote {out}", flush=True)
     return out
 
@@ -274,9 +275,11 @@ def read_results() -> list[dict]:
 
 
 def _fmt(x: float | None) -> str:
+    """One decimal, dropped from whole numbers of 100 and more: 17.0, 326.5, 1,775."""
     if x is None:
         return "–"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
+    text = f"{x:,.1f}"
+    return text.removesuffix(".0") if abs(x) >= 100 else text
 
 
 def _minutes(seconds: float) -> str:
@@ -565,7 +568,7 @@ def write_doc(doc_tag: str) -> None:
     if games_in(MEASURED) == games:  # unchanged: keep its machine, load and commit as they are
         print(f"wrote {DOC}; {MEASURED} unchanged")
         return
-    write_report({"games": games}, MEASURED)
+    write_report({"games": games}, MEASURED, generated=GENERATED)
     print(f"wrote {DOC}, {MEASURED}")
 
 

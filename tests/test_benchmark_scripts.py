@@ -4,6 +4,7 @@ import ast
 import dataclasses
 import importlib.util
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,32 @@ def test_write_report_adds_the_same_machine_fields(tmp_path, monkeypatch):
     for name in ("kungfu_rl", "python", "torch", "ale_py", "gymnasium", "numpy"):
         assert versions[name], name
     assert "git_commit" in versions and "git_dirty" in versions
+
+
+def test_git_dirty_leaves_out_the_files_the_script_writes_itself(tmp_path, monkeypatch):
+    """A suite run rewrites docs/suite.md after it scores; the next run's tree is not
+    'dirty' for that, but is for any other uncommitted change."""
+    bench_report = _load("bench_report", monkeypatch)
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    doc, code = repo / "docs" / "suite.md", repo / "train.py"
+    doc.write_text("table\n")
+    code.write_text("x = 1\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], check=True)
+    monkeypatch.setattr(bench_report, "ROOT", repo)
+
+    def dirty(generated=()):
+        return bench_report.machine_fields(generated)["versions"]["git_dirty"]
+
+    assert dirty() is False
+    doc.write_text("table, rebuilt\n")
+    assert dirty() is True
+    assert dirty(generated=[doc]) is False
+    code.write_text("x = 2\n")
+    assert dirty(generated=[doc]) is True
 
 
 def test_write_report_refuses_a_report_that_sets_its_fields(tmp_path, monkeypatch):
@@ -380,6 +407,15 @@ def test_suite_doc_names_the_settings_of_its_40m_table(monkeypatch):
     assert measured["Pong"]["settings"] == "--lr 0.0005 --lr-schedule linear"
     assert measured["Pong"]["mean"] == 20.1
     assert suite.measured_games(results, "defaults")["Pong"]["mean"] == 16.2
+
+
+def test_suite_doc_shows_published_half_points_as_published(monkeypatch):
+    suite = _load("suite", monkeypatch)
+    assert suite._fmt(326.5) == "326.5"  # SLM-Lab's PPO on Breakout, not 326
+    assert suite._fmt(1775.0) == "1,775"
+    assert suite._fmt(17.0) == "17.0"
+    assert suite._fmt(-20.25) == "-20.2"
+    assert suite._fmt(None) == "–"
 
 
 def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monkeypatch):
