@@ -293,6 +293,12 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
     row = next(line for line in doc.splitlines() if line.startswith("| Pong |"))
     assert "19.5 (17.5)" in row and "12 min 34 s" in row and "10.2" in row and "16.7" in row
     assert "| Breakout | not run yet |" in doc
+    breakout_long = _suite_result("Breakout", 40_000_000, 9.2, tag="long-max")
+    breakout_worse = _suite_result("Breakout", 40_000_000, 4.1, tag="lifecut")
+    other_only = suite.build_doc([*results, breakout_worse, breakout_long], "defaults")
+    # a game that reached 40M frames with other settings only shows its best such run, named
+    assert "| Breakout | not with these; `--tag long-max`: 9.2 (7.2) | 12 min 34 s |" in other_only
+    assert "| Pong | 19.5 (17.5) |" in other_only  # a game with the table's own run keeps it
     for source in suite.PUBLISHED:  # every source's protocol is stated
         assert f"**{source}**" in doc
     every_run = doc.split("## Every run")[1]
@@ -333,7 +339,7 @@ def test_suite_takes_the_budget_curve_from_a_longer_constant_rate_run(monkeypatc
         "| Qbert | 40M | bf16 | – | 9,500 | 95% |" in doc
     )  # not evaluated at 10M; (9500-164)/(9998-164)
     assert "The default budget is enough for: Qbert." in doc
-    assert "Not judged yet (no 40M run): none." in doc
+    assert "Not judged yet (no 40M run with the table's settings): none." in doc
 
 
 def test_suite_tells_runs_at_older_defaults_by_their_settings_not_their_tag(tmp_path, monkeypatch):
