@@ -337,14 +337,13 @@ def build_doc(results: list[dict], doc_tag: str) -> str:
     ]
     for game in GAMES:
         r = main.get((game, 40_000_000))
-        other = None if r else best_at_40m(results, game)  # other settings only, if any
+        shown = r or best_at_40m(results, game)  # else its best run with other settings
         ours, wall = "not run yet", "–"
-        if r or other:
-            shown = r or other
+        if shown:
             ours = f"{_fmt(shown['eval']['mean'])} ({_fmt(shown['last_100_training_mean'])})"
             ours += f", seed {shown['seed']}" if shown["seed"] else ""
-            if other:
-                ours = f"not with these; `--tag {other['tag']}`: {ours}"
+            if shown is not r:
+                ours = f"not with these; `--tag {shown['tag']}`: {ours}"
             wall = _wall(shown)
         published = [_fmt(PUBLISHED[s].get(game)) for s in sources]
         lines.append(f"| {game} | {ours} | {wall} | " + " | ".join(published) + " |")
