@@ -5,6 +5,7 @@
     python benchmarks/throughput.py --replot --out SWEEP_JSON
     python benchmarks/throughput.py --baseline REV --seconds 30 --out BASELINE_JSON
     python benchmarks/throughput.py --versus "--frame-size 84" --seconds 30 --out VERSUS_JSON
+    python benchmarks/throughput.py --baseline REV --game Seaquest --seconds 30 --out JSON
 (SWEEP_JSON: benchmarks/results/throughput_sweep.json. --sweep adds games × threads
 settings and draws them as a PNG next to the JSON; --replot only redraws it.)
 
@@ -137,11 +138,12 @@ def training(
     precision: str,
     src: Path | None = None,
     extra: tuple[str, ...] = (),
+    game: str | None = None,
 ) -> dict:
     """`kungfu train` in a child process; its logged frames/s and its peak memory.
 
     `src`: run the package found there (another revision's src/) instead of this one;
-    `extra`: more `kungfu train` flags.
+    `extra`: more `kungfu train` flags; `game`: another game than the defaults' Kung-Fu.
     """
     c = Config()
     updates = max(40, int(seconds * 2500 / (n_games * c.rollout_len)))
@@ -173,6 +175,7 @@ def training(
         "--overlap" if overlap else "--no-overlap",
         "--precision",
         precision,
+        *(("--game", game) if game else ()),
         *extra,
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -331,6 +334,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--versus", metavar="FLAGS", help="compare training with FLAGS added to the defaults"
     )
+    parser.add_argument(
+        "--game", help="with --baseline or --versus: train this game (default: Kung-Fu)"
+    )
     return parser.parse_args(argv)
 
 
@@ -354,6 +360,7 @@ def main() -> None:
             "acting_threads": acting_t,
             "overlap": c.overlap,
             "precision": precision,
+            "game": args.game,
         }
         if args.versus:
             write_report(against_flags(args.versus, args.seconds, settings), args.out)

@@ -527,3 +527,18 @@ def test_throughput_versus_takes_a_single_flag_as_its_value(monkeypatch):
     args = throughput.parse_args(["--seconds", "5", "--versus", "--epochs 1 --minibatches 4"])
     assert args.versus == "--epochs 1 --minibatches 4" and args.seconds == 5
     assert throughput.parse_args(["--seconds", "5"]).versus is None
+
+
+def test_throughput_trains_the_game_it_is_given(monkeypatch):
+    throughput = _load("throughput", monkeypatch)
+    commands = []
+    monkeypatch.setattr(throughput.subprocess, "run", lambda cmd, **kw: commands.append(cmd))
+    monkeypatch.setattr(throughput, "read_metrics", lambda path: {"time/fps": [400.0] * 8})
+    settings = dict(n_games=2, env_threads=1, torch_threads=1, acting_threads=1, seconds=1.0)
+    settings.update(overlap=False, precision="fp32")
+    assert throughput.training(**settings, game="Seaquest")["steps_per_s"] == 100.0
+    assert throughput.training(**settings)["steps_per_s"] == 100.0
+    with_game, without = commands
+    assert with_game[with_game.index("--game") + 1] == "Seaquest"
+    assert "--game" not in without  # the defaults' Kung-Fu
+    assert throughput.parse_args(["--baseline", "HEAD", "--game", "Pong"]).game == "Pong"
