@@ -69,3 +69,34 @@ def test_max_pool_shows_space_invaders_shots_that_every_fourth_frame_hides():
     assert (extra >= 0).all()
     shown_only_pooled = (extra > 50).sum(axis=(1, 2))  # [150]: pixels per step
     assert (shown_only_pooled > 0).mean() > 0.5  # most steps have a shot the last frame lacks
+
+
+def test_qbert_cube_top_that_changed_stands_out_only_as_each_cells_brightest_pixel():
+    """Q*bert's goal, a cube top turned from blue (gray 85) to yellow (193), is a band of
+    a few rows: the 42×42 mean (`resize="area"`) blends it with the cube below, the
+    brightest pixel (`"max"`) keeps it brighter than the rest of the pyramid (docs/tuning.md,
+    "Each cell's brightest pixel")."""
+    env = make_env("Qbert", repeat_action_probability=0.0)
+    env.reset(seed=0)
+    ale = env.unwrapped.ale
+    before = ale.getScreenGrayscale().copy()  # uint8 [210, 160]
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        env.step(int(rng.integers(env.action_space.n)))
+    after = ale.getScreenGrayscale().copy()
+    env.close()
+    turned = (before == 85) & (after == 193)  # the top Q*bert landed on
+    assert 30 < turned.sum() < 100
+    rows, cols = np.nonzero(turned)
+    cells = (
+        slice(rows.min() * 42 // 210, rows.max() * 42 // 210 + 1),
+        slice(cols.min() * 42 // 160, cols.max() * 42 // 160 + 1),
+    )
+    whole = (slice(None), slice(None))
+    brightest = preprocess(after, whole, "max")[0]  # [42, 42]
+    assert (brightest[cells] == 193).any()
+    assert brightest[brightest != 193].max() <= 151  # the cube sides: nothing else as bright
+    mean = preprocess(after, whole, "area")[0]
+    others = mean.copy()
+    others[cells] = 0
+    assert mean[cells].max() < others.max()  # some cube side's cell is brighter than it
