@@ -87,16 +87,17 @@ def test_qbert_cube_top_that_changed_stands_out_only_as_each_cells_brightest_pix
     env.close()
     turned = (before == 85) & (after == 193)  # the top Q*bert landed on
     assert 30 < turned.sum() < 100
+    game = GameSettings("Qbert")  # no crop: the whole 210×160 frame shrinks to S×S
+    size = game.frame_size
     rows, cols = np.nonzero(turned)
     cells = (
-        slice(rows.min() * 42 // 210, rows.max() * 42 // 210 + 1),
-        slice(cols.min() * 42 // 160, cols.max() * 42 // 160 + 1),
+        slice(rows.min() * size // 210, rows.max() * size // 210 + 1),
+        slice(cols.min() * size // 160, cols.max() * size // 160 + 1),
     )
-    whole = (slice(None), slice(None))
-    brightest = preprocess(after, whole, "max")[0]  # [42, 42]
+    brightest = preprocess(after, game.crop, "max", size)[0]  # [S, S]
     assert (brightest[cells] == 193).any()
     assert brightest[brightest != 193].max() <= 151  # the cube sides: nothing else as bright
-    mean = preprocess(after, whole, "area")[0]
+    mean = preprocess(after, game.crop, "area", size)[0]
     others = mean.copy()
     others[cells] = 0
     assert mean[cells].max() < others.max()  # some cube side's cell is brighter than it
