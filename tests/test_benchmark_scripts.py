@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 from kungfu_rl.config import Config
 
@@ -542,3 +543,24 @@ def test_throughput_trains_the_game_it_is_given(monkeypatch):
     assert with_game[with_game.index("--game") + 1] == "Seaquest"
     assert "--game" not in without  # the defaults' Kung-Fu
     assert throughput.parse_args(["--baseline", "HEAD", "--game", "Pong"]).game == "Pong"
+
+
+def test_network_cost_times_the_papers_network_as_published(monkeypatch):
+    network_cost = _load("network_cost", monkeypatch)
+    net = network_cost.NatureNetwork(n_actions=14, precision="fp32")
+    # convs 8,224 + 32,832 + 36,928; dense 3136 × 512 + 512; heads 512 × 14 + 14 and 513
+    assert sum(p.numel() for p in net.parameters()) == 1_691_823
+    logits, values = net(torch.zeros(3, 4, 84, 84, dtype=torch.uint8))
+    assert logits.shape == (3, 14) and values.shape == (3,)
+
+
+@pytest.mark.parametrize("name", ["ours", "ours-84", "nature"])
+def test_network_cost_iteration_acts_and_learns_once_per_pass(name, monkeypatch):
+    network_cost = _load("network_cost", monkeypatch)
+    steps = []
+    step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self: steps.append(step(self)))
+    iteration = network_cost._iteration_of(name, "fp32")
+    iteration(1)
+    iteration(4)
+    assert len(steps) == 5

@@ -1,0 +1,207 @@
+"""What the network alone costs per agent step: today's agent against the published agents'.
+
+    python benchmarks/network_cost.py --seconds 20 --out benchmarks/results/network_cost.json
+
+The suite's 40M-frame target (issue 18: 10M agent steps in 60 minutes on two cores) leaves
+the network whatever the emulator does not take. This times, with nothing else running and
+both cores given to torch, the network's share of one training iteration of 32 games × 20
+steps: acting (a forward pass, no gradients, on each half of the games, as the trainer acts)
+and learning (a forward and backward pass over the whole rollout, the gradient clip and
+Adam's step), with a stand-in loss that touches both heads. No emulator, no preprocessing,
+no returns: the figures are a floor under any training run with that network.
+
+Networks (each timed with float32 convs and, where this CPU computes bfloat16 natively, with
+bfloat16 ones, as `--precision` would run them; the faster one is the network's figure):
+- `ours`: today's defaults, `RecurrentAgent` on one 42×42 frame (3 convs of 32, dense 128,
+  LSTM 128);
+- `ours-84`: the same with `--frame-size 84` (the first conv takes the 2×2-folded frame);
+- `nature`: the network of the DQN, A2C and PPO papers and of SLM-Lab's and CleanRL's Atari
+  agents, feed-forward on four stacked 84×84 frames (convs 32 8×8/4, 64 4×4/2, 64 3×3/1,
+  dense 512, the two heads).
+
+For each it prints the agent steps per second of network work and the minutes that work
+alone takes for 40M frames (10M agent steps) with one pass over each rollout (the A2C
+papers') and with four (PPO's, whose learning half is four times as long).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from bench_report import write_report
+from torch import nn
+
+from kungfu_rl.agent import RecurrentAgent
+from kungfu_rl.machine import cores, native_bf16
+
+N_GAMES, ROLLOUT_LEN, N_ACTIONS = 32, 20, 14
+"""Today's defaults: 32 games, 20 steps per update; Kung-Fu's 14 actions (the heads' size
+does not move the cost)."""
+AGENT_STEPS_40M = 10_000_000
+"""40M emulator frames at frameskip 4."""
+
+
+class NatureNetwork(nn.Module):
+    """The DQN paper's network with an actor-critic's two heads: [N, 4, 84, 84] uint8 ->
+    logits [N, n_actions], value [N]."""
+
+    def __init__(self, n_actions: int, precision: str):
+        super().__init__()
+        self.precision = precision
+        self.conv = nn.Sequential(
+            nn.Conv2d(4, 32, 8, stride=4),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 4, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1),
+            nn.ReLU(),
+            nn.Flatten(),  # 64 × 7 × 7 = 3136
+        ).to(memory_format=torch.channels_last)
+        self.hid = nn.Linear(3136, 512)
+        self.logits = nn.Linear(512, n_actions)
+        self.value = nn.Linear(512, 1)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = (obs.float() / 255.0).contiguous(memory_format=torch.channels_last)
+        if self.precision == "bf16":
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                x = self.conv(x).float()
+        else:
+            x = self.conv(x)
+        x = F.relu(self.hid(x))
+        return self.logits(x), self.value(x).squeeze(-1)
+
+
+def _stand_in_loss(logits: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """A loss on both heads, as the update's: log-probability of action 0, entropy, value."""
+    log_probs = F.log_softmax(logits, dim=-1)
+    entropy = -(log_probs.exp() * log_probs).sum(-1)
+    return -(log_probs[..., 0] + 0.01 * entropy).mean() + 0.5 * values.pow(2).mean()
+
+
+def _iteration_of(name: str, precision: str) -> Callable[[int], None]:
+    """One iteration's network work for `name`: acting on two halves of the games for
+    ROLLOUT_LEN steps, then `passes` forward + backward passes over the rollout."""
+    generator = torch.Generator().manual_seed(0)
+    half = N_GAMES // 2
+    if name == "nature":
+        net: nn.Module = NatureNetwork(N_ACTIONS, precision)
+        frame = (4, 84, 84)
+    else:
+        frame = (1, 84, 84) if name == "ours-84" else (1, 42, 42)
+        net = RecurrentAgent(frame, N_ACTIONS, precision=precision)
+    rollout = torch.randint(0, 256, (ROLLOUT_LEN, N_GAMES, *frame), generator=generator)
+    rollout = rollout.to(torch.uint8)  # [T, B, C, H, W]
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-4)
+    not_done = torch.ones(ROLLOUT_LEN, N_GAMES)
+
+    def act() -> None:
+        if isinstance(net, RecurrentAgent):
+            memories = [net.get_initial_state(half) for _ in range(2)]
+            for t in range(ROLLOUT_LEN):
+                for h in range(2):
+                    memories[h], outputs = net.step(memories[h], rollout[t, h * half :][:half])
+                    net.sample_actions(outputs)
+        else:
+            with torch.no_grad():
+                for t in range(ROLLOUT_LEN):
+                    for h in range(2):
+                        logits, _ = net(rollout[t, h * half :][:half])
+                        torch.multinomial(F.softmax(logits, dim=-1), 1)
+
+    def learn() -> None:
+        if isinstance(net, RecurrentAgent):
+            logits, values, _ = net.unroll(rollout, net.get_initial_state(N_GAMES), not_done)
+        else:
+            logits, values = net(rollout.flatten(0, 1))
+        optimizer.zero_grad(set_to_none=True)
+        _stand_in_loss(logits, values).backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 0.5)
+        optimizer.step()
+
+    def iteration(passes: int) -> None:
+        act()
+        for _ in range(passes):
+            learn()
+
+    return iteration
+
+
+def steps_per_s(iteration: Callable[[int], None], passes: int, seconds: float) -> float:
+    """Agent steps per second of network work: iterations for `seconds` after a warm-up."""
+    for _ in range(2):
+        iteration(passes)
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        iteration(passes)
+        done += 1
+    return done * N_GAMES * ROLLOUT_LEN / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per arm")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    parser.add_argument(
+        "--networks",
+        nargs="+",
+        default=["ours", "ours-84", "nature"],
+        choices=["ours", "ours-84", "nature"],
+    )
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/network_cost.json"))
+    args = parser.parse_args()
+    threads = args.threads or cores()
+    torch.set_num_threads(threads)
+    precisions = ["fp32"] + (["bf16"] if native_bf16(torch.device("cpu")) else [])
+    print(f"{threads} torch threads; conv precisions {', '.join(precisions)}")
+    rows = []
+    for name in args.networks:
+        for precision in precisions:
+            iteration = _iteration_of(name, precision)
+            row: dict[str, object] = {"network": name, "precision": precision}
+            for passes in (1, 4):
+                rate = steps_per_s(iteration, passes, args.seconds)
+                minutes = AGENT_STEPS_40M / rate / 60
+                row[f"steps_per_s_{passes}_pass"] = rate
+                row[f"minutes_per_40M_frames_{passes}_pass"] = minutes
+                print(
+                    f"{name:8s} {precision} {passes} pass{'es' if passes > 1 else '  '}: "
+                    f"{rate:7,.0f} agent steps/s of network work -> "
+                    f"{minutes:6.1f} min for 40M frames"
+                )
+            rows.append(row)
+    best = {
+        name: min(
+            (r for r in rows if r["network"] == name),
+            key=lambda r: r["minutes_per_40M_frames_1_pass"],
+        )
+        for name in args.networks
+    }
+    for name, row in best.items():
+        print(
+            f"{name:8s} at its faster precision ({row['precision']}): "
+            f"{row['minutes_per_40M_frames_1_pass']:.1f} min (one pass), "
+            f"{row['minutes_per_40M_frames_4_pass']:.1f} min (four passes) for 40M frames"
+        )
+    write_report(
+        {
+            "what": "network work alone per agent step (acting + learning), no emulator",
+            "n_games": N_GAMES,
+            "rollout_len": ROLLOUT_LEN,
+            "threads": threads,
+            "precisions": precisions,
+            "fastest": {name: row["precision"] for name, row in best.items()},
+            "seconds_per_arm": args.seconds,
+            "rows": rows,
+        },
+        args.out,
+    )
+
+
+if __name__ == "__main__":
+    main()
