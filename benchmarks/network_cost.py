@@ -1,6 +1,6 @@
 """What the network alone costs per agent step: today's agent against the published agents'.
 
-    python benchmarks/network_cost.py --seconds 20 --out benchmarks/results/network_cost.json
+    python benchmarks/network_cost.py --seconds 10 --out benchmarks/results/network_cost.json
 
 The suite's 40M-frame target (issue 18: 10M agent steps in 60 minutes on two cores) leaves
 the network whatever the emulator does not take. This times, with nothing else running and
@@ -145,7 +145,7 @@ def steps_per_s(iteration: Callable[[int], None], passes: int, seconds: float) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per arm")
+    parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per arm")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
     parser.add_argument(
         "--networks",
