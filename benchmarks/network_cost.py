@@ -7,8 +7,9 @@ the network whatever the emulator does not take. This times, with nothing else r
 both cores given to torch, the network's share of one training iteration of 32 games × 20
 steps: acting (a forward pass, no gradients, on each half of the games, as the trainer acts)
 and learning (a forward and backward pass over the whole rollout, the gradient clip and
-Adam's step), with a stand-in loss that touches both heads. No emulator, no preprocessing,
-no returns: the figures are a floor under any training run with that network.
+Adam's step), on the trainer's loss (`loss.actor_critic_loss`; PPO's clipped ratio when
+there is more than one pass) with made-up actions, returns and advantages. No emulator, no
+preprocessing, no GAE: the figures are a floor under any training run with that network.
 
 Networks (each timed with float32 convs and, where this CPU computes bfloat16 natively, with
 bfloat16 ones, as `--precision` would run them; the faster one is the network's figure):
@@ -27,6 +28,7 @@ papers') and with four (PPO's, whose learning half is four times as long).
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +39,7 @@ from bench_report import write_report
 from torch import nn
 
 from kungfu_rl.agent import RecurrentAgent
+from kungfu_rl.loss import actor_critic_loss
 from kungfu_rl.machine import cores, native_bf16
 
 N_GAMES, ROLLOUT_LEN, N_ACTIONS = 32, 20, 14
@@ -77,13 +80,6 @@ class NatureNetwork(nn.Module):
         return self.logits(x), self.value(x).squeeze(-1)
 
 
-def _stand_in_loss(logits: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """A loss on both heads, as the update's: log-probability of action 0, entropy, value."""
-    log_probs = F.log_softmax(logits, dim=-1)
-    entropy = -(log_probs.exp() * log_probs).sum(-1)
-    return -(log_probs[..., 0] + 0.01 * entropy).mean() + 0.5 * values.pow(2).mean()
-
-
 def _iteration_of(name: str, precision: str) -> Callable[[int], None]:
     """One iteration's network work for `name`: acting on two halves of the games for
     ROLLOUT_LEN steps, then `passes` forward + backward passes over the rollout."""
@@ -97,6 +93,9 @@ def _iteration_of(name: str, precision: str) -> Callable[[int], None]:
         net = RecurrentAgent(frame, N_ACTIONS, precision=precision)
     rollout = torch.randint(0, 256, (ROLLOUT_LEN, N_GAMES, *frame), generator=generator)
     rollout = rollout.to(torch.uint8)  # [T, B, C, H, W]
+    actions = torch.randint(0, N_ACTIONS, (ROLLOUT_LEN, N_GAMES), generator=generator)
+    returns, advantages = torch.randn(2, ROLLOUT_LEN, N_GAMES, generator=generator)
+    old_log_pi = torch.full((ROLLOUT_LEN, N_GAMES), -math.log(N_ACTIONS))  # a uniform policy
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-4)
     not_done = torch.ones(ROLLOUT_LEN, N_GAMES)
 
@@ -105,29 +104,35 @@ def _iteration_of(name: str, precision: str) -> Callable[[int], None]:
             memories = [net.get_initial_state(half) for _ in range(2)]
             for t in range(ROLLOUT_LEN):
                 for h in range(2):
-                    memories[h], outputs = net.step(memories[h], rollout[t, h * half :][:half])
+                    memories[h], outputs = net.step(
+                        memories[h], rollout[t, h * half : (h + 1) * half]
+                    )
                     net.sample_actions(outputs)
         else:
             with torch.no_grad():
                 for t in range(ROLLOUT_LEN):
                     for h in range(2):
-                        logits, _ = net(rollout[t, h * half :][:half])
+                        logits, _ = net(rollout[t, h * half : (h + 1) * half])
                         torch.multinomial(F.softmax(logits, dim=-1), 1)
 
-    def learn() -> None:
+    def learn(clipped: bool) -> None:
         if isinstance(net, RecurrentAgent):
             logits, values, _ = net.unroll(rollout, net.get_initial_state(N_GAMES), not_done)
         else:
-            logits, values = net(rollout.flatten(0, 1))
+            logits, values = net(rollout.flatten(0, 1))  # [T·B, A], [T·B]
+            logits, values = logits.view(ROLLOUT_LEN, N_GAMES, -1), values.view_as(returns)
+        loss, _ = actor_critic_loss(
+            logits, values, actions, returns, advantages, old_log_pi=old_log_pi if clipped else None
+        )
         optimizer.zero_grad(set_to_none=True)
-        _stand_in_loss(logits, values).backward()
+        loss.backward()
         nn.utils.clip_grad_norm_(net.parameters(), 0.5)
         optimizer.step()
 
     def iteration(passes: int) -> None:
         act()
         for _ in range(passes):
-            learn()
+            learn(clipped=passes > 1)
 
     return iteration
 
