@@ -61,3 +61,39 @@ def test_curve_is_the_mean_of_the_last_hundred_games_at_each_mark(tmp_path):
     assert curve[0]["mean"] == pytest.approx(sum(range(100)) / 100)  # games 0..99
     assert curve[1]["mean"] == pytest.approx(sum(range(100, 200)) / 100)
     assert curve[2]["mean"] == pytest.approx(sum(range(150, 250)) / 100)  # the last 100
+
+
+compare = _load("compare")
+
+
+def _run(seed: int, points: list[tuple[int, float]], wall_s: float = 600.0) -> dict:
+    curve = [{"frames": f, "mean": m} for f, m in points]
+    return {"seed": seed, "curve": curve, "train_wall_s": wall_s}
+
+
+def test_score_at_takes_the_last_point_at_or_before_the_budget():
+    run = _run(1, [(4_000_000, 10.0), (5_000_000, 20.0), (5_100_000, 99.0)])
+    assert compare.score_at(run) == 20.0
+    assert compare.score_at(_run(1, [(6_000_000, 1.0)])) is None
+
+
+def test_table_says_whether_ours_reaches_the_bar():
+    theirs = [_run(1, [(5_000_000, 50.0)]), _run(2, [(5_000_000, 30.0)])]  # mean 40
+    short = {"CleanRL": theirs, "ours": [_run(1, [(5_000_000, 31.0)])]}  # 0.775 of 40
+    text = compare.table(short)
+    assert "| CleanRL | 2 | 50.0, 30.0 | 40.0 | 10–10 min |" in text
+    assert "0.78 of CleanRL's score" in text and "falls short of the bar of 0.8" in text
+    enough = {"CleanRL": theirs, "ours": [_run(1, [(5_000_000, 32.0)])]}  # exactly 0.8
+    assert "meets the bar" in compare.table(enough)
+
+
+def test_table_without_runs_has_no_verdict():
+    text = compare.table({"CleanRL": [], "ours": []})
+    assert "| CleanRL | 0 | — | — | — |" in text and "bar" not in text
+
+
+def test_docs_peers_table_is_the_one_the_result_jsons_make():
+    page = compare.PAGE.read_text()
+    assert page == compare.replace_in(page, compare.table()), (
+        "run: python benchmarks/peers/compare.py --write"
+    )
