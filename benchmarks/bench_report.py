@@ -2,7 +2,7 @@
 
 Each benchmark builds its own report (its own keys) and hands it to `write_report`, which
 adds what the figures were measured on and under: the load average and `uptime`, the CPU
-count, the machine, and the versions (`kungfu_rl.versions.versions()` plus the git commit
+count, the machine, and the versions (`kungfu_rl.runtime.versions.versions()` plus the git commit
 and whether the tree had uncommitted changes besides the files the script itself writes).
 A test checks that no other script under benchmarks/ writes JSON itself.
 """
@@ -54,7 +54,7 @@ def machine_fields(generated: Sequence[Path] = ()) -> dict[str, Any]:
     """Load, CPU count, machine and versions, as every report records them. `git_dirty`
     leaves out the `generated` files: those the script rewrites on every run (a doc built
     from its reports), which would otherwise mark the next run's tree dirty."""
-    from kungfu_rl.versions import versions  # here: importing this module stays light
+    from kungfu_rl.runtime.versions import versions  # here: importing this module stays light
 
     commit = _git("rev-parse", "--short", "HEAD")
     left_out = [f":(exclude){Path(p).resolve().relative_to(ROOT.resolve())}" for p in generated]

@@ -38,9 +38,9 @@ import torch.nn.functional as F
 from bench_report import write_report
 from torch import nn
 
-from kungfu_rl.agent import RecurrentAgent
-from kungfu_rl.loss import actor_critic_loss
-from kungfu_rl.machine import cores, native_bf16
+from kungfu_rl.agent.networks import RecurrentAgent
+from kungfu_rl.algo.loss import actor_critic_loss
+from kungfu_rl.runtime.machine import cores, native_bf16
 
 N_GAMES, ROLLOUT_LEN, N_ACTIONS = 32, 20, 14
 """Today's defaults: 32 games, 20 steps per update; Kung-Fu's 14 actions (the heads' size

@@ -22,17 +22,20 @@ import torch
 from bench_report import write_report
 
 from kungfu_rl.config import Config
-from kungfu_rl.trainer import Trainer
+from kungfu_rl.training.trainer import Trainer
 
 # phase -> (file fragment, function names) of the calls whose cumulative time it is
 PHASES = {
     # with overlap, only the time the loop waits for the emulator; its threads run meanwhile
     "waiting for the emulator (AtariVectorEnv.recv)": ("ale_py/vector_env.py", ("recv",)),
     "sending actions (AtariVectorEnv.send)": ("ale_py/vector_env.py", ("send",)),
-    "preprocessing (crop + resize)": ("kungfu_rl/envs.py", ("preprocess",)),
-    "acting forward": ("kungfu_rl/agent.py", ("step",)),
-    "action sampling": ("kungfu_rl/agent.py", ("sample_actions",)),
-    "replay forward (conv stack on all frames, LSTM, heads)": ("kungfu_rl/agent.py", ("unroll",)),
+    "preprocessing (crop + resize)": ("kungfu_rl/envs/games.py", ("preprocess",)),
+    "acting forward": ("kungfu_rl/agent/networks.py", ("step",)),
+    "action sampling": ("kungfu_rl/agent/networks.py", ("sample_actions",)),
+    "replay forward (conv stack on all frames, LSTM, heads)": (
+        "kungfu_rl/agent/networks.py",
+        ("unroll",),
+    ),
     "backward": ("torch/_tensor.py", ("backward",)),
     "gradient clip": ("torch/nn/utils/clip_grad.py", ("clip_grad_norm_",)),
     "Adam step": ("torch/optim/optimizer.py", ("wrapper",)),

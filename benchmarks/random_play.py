@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bench_report import write_report
 
-from kungfu_rl.envs import make_env
-from kungfu_rl.evaluate import summarize
+from kungfu_rl.envs.games import make_env
+from kungfu_rl.play.evaluate import summarize
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench_report import write_report
 
-from kungfu_rl.logger import read_metrics
+from kungfu_rl.runs.metrics import read_metrics
 
 
 def train(processes: int, frames: int, n_games: int, threads: int, runs: Path) -> dict:

@@ -37,8 +37,8 @@ from pathlib import Path
 
 from bench_report import write_report
 
-from kungfu_rl.logger import read_metrics
-from kungfu_rl.runfiles import read_config, read_eval_records
+from kungfu_rl.runs.files import read_config, read_eval_records
+from kungfu_rl.runs.metrics import read_metrics
 
 BAR = 10_000.0
 WINDOW = 100  # training games in the moving mean that decides "first reached the bar"

@@ -48,7 +48,7 @@ from score import (
 )
 
 from kungfu_rl.config import Config, flag, spec_of
-from kungfu_rl.runfiles import read_config
+from kungfu_rl.runs.files import read_config
 
 GAMES = ("Pong", "Breakout", "Seaquest", "SpaceInvaders", "BeamRider", "Qbert", "KungFuMaster")
 RESULTS = ROOT / "benchmarks" / "results" / "suite"

@@ -48,13 +48,13 @@ import numpy as np
 from bench_report import write_report
 
 from kungfu_rl import EnvPool, RecurrentAgent, make_env
-from kungfu_rl.allocator import keep_freed_memory
+from kungfu_rl.agent.pool import atari_vector_env
 from kungfu_rl.config import Config
-from kungfu_rl.envs import preprocess
-from kungfu_rl.loading import game_settings
-from kungfu_rl.logger import read_metrics
-from kungfu_rl.machine import pick_device, pick_precision
-from kungfu_rl.pool import atari_vector_env
+from kungfu_rl.envs.games import preprocess
+from kungfu_rl.runs.loading import game_settings
+from kungfu_rl.runs.metrics import read_metrics
+from kungfu_rl.runtime.allocator import keep_freed_memory
+from kungfu_rl.runtime.machine import pick_device, pick_precision
 
 ROUNDS = 6
 """(a), (a2) and (b) alternate this many times."""

@@ -1,6 +1,6 @@
 """An agent that remembers what it was given and what it answered while acting."""
 
-from kungfu_rl.agent import RecurrentAgent
+from kungfu_rl.agent.networks import RecurrentAgent
 
 
 class RecordingAgent(RecurrentAgent):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from kungfu_rl import config
-from kungfu_rl.agent import RecurrentAgent, standardise_frames
+from kungfu_rl.agent.networks import RecurrentAgent, standardise_frames
 from kungfu_rl.config import Config
-from kungfu_rl.loading import build_agent
+from kungfu_rl.runs.loading import build_agent
 
 
 def rows_orthogonal(weight: torch.Tensor, gain: float) -> bool:

@@ -12,7 +12,7 @@ import pytest
 # split the freed space) until freed blocks fit; from then on none does.
 CHILD = """
 import resource, sys, torch
-from kungfu_rl.allocator import keep_freed_memory
+from kungfu_rl.runtime.allocator import keep_freed_memory
 torch.set_num_threads(1)
 print(keep_freed_memory() if sys.argv[1] == "on" else False)
 for _ in range(16):

@@ -246,7 +246,7 @@ def test_scripts_import_no_removed_package_names():
     for path in sorted(BENCHMARKS.glob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "kungfu_rl.trainer":
+            if isinstance(node, ast.ImportFrom) and node.module == "kungfu_rl.training.trainer":
                 names = {a.name for a in node.names}
                 assert names <= {"Trainer"}, f"{path.name} imports {names} from trainer"
             if isinstance(node, ast.keyword):
@@ -482,8 +482,8 @@ def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monke
 
 
 def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
-    from kungfu_rl import envs
     from kungfu_rl.cli import main
+    from kungfu_rl.envs import games as envs
 
     table = tmp_path / "measured.json"
     pong_entry = {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20}

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from kungfu_rl import Config, RecurrentAgent
-from kungfu_rl import checkpoint as ckpt
-from kungfu_rl.checkpoint import (
+from kungfu_rl.runs import checkpoints as ckpt
+from kungfu_rl.runs.checkpoints import (
     CheckpointError,
     list_checkpoints,
     load_checkpoint,

@@ -114,7 +114,7 @@ def test_plot_compares_runs_in_one_png(run_dir, tmp_path):
 
 
 def test_seeds_under_one_label_share_a_colour_and_a_legend_entry(run_dir, tmp_path, monkeypatch):
-    from kungfu_rl import plots
+    from kungfu_rl.runs import plots
 
     drawn = {}
     monkeypatch.setattr(plots, "_save", lambda fig, out, title: drawn.setdefault("fig", fig))

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from kungfu_rl import loading, machine
 from kungfu_rl.cli import build_parser
 from kungfu_rl.config import PRESETS, RESUMABLE, Config, ConfigError, flag, spec_of
+from kungfu_rl.runs import loading
+from kungfu_rl.runtime import machine
 
-CONFIG_PY = Path(__file__).parents[1] / "src" / "kungfu_rl" / "config.py"
+CONFIG_DIR = Path(__file__).parents[1] / "src" / "kungfu_rl" / "config"
 
 
 def test_linear_schedule_falls_to_zero_at_the_budget():
@@ -37,10 +38,11 @@ def test_precision_auto_picks_bf16_only_where_the_hardware_has_it(monkeypatch):
 
 
 def test_config_module_is_a_leaf():
-    """config.py imports neither torch nor ale-py: the command line checks settings first."""
+    """The config package imports neither torch nor ale-py: the command line checks first."""
     script = (
         "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('cfg', {str(CONFIG_PY)!r})\n"
+        f"spec = importlib.util.spec_from_file_location('cfg', {str(CONFIG_DIR / '__init__.py')!r},"
+        f" submodule_search_locations=[{str(CONFIG_DIR)!r}])\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "sys.modules['cfg'] = module\n"
         "spec.loader.exec_module(module)\n"

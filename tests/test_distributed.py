@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from kungfu_rl.checkpoint import load_newest
-from kungfu_rl.logger import read_metrics
+from kungfu_rl.runs.checkpoints import load_newest
+from kungfu_rl.runs.metrics import read_metrics
 
 WORKER = Path(__file__).with_name("dist_worker.py")
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kungfu_rl.envs import (
+from kungfu_rl.envs.games import (
     GAME_CROPS,
     UnknownGameError,
     game_names,

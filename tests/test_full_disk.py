@@ -16,8 +16,8 @@ import time
 import pytest
 from test_resume import FRAMES_PER_UPDATE, tiny_flags
 
-from kungfu_rl.checkpoint import CheckpointWriteError, list_checkpoints, load_newest
-from kungfu_rl.checkpoint import save_checkpoint as save
+from kungfu_rl.runs.checkpoints import CheckpointWriteError, list_checkpoints, load_newest
+from kungfu_rl.runs.checkpoints import save_checkpoint as save
 
 
 def flags(runs_dir, updates, **kw) -> list[str]:

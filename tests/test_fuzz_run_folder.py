@@ -35,9 +35,7 @@ import torch
 from test_resume import FRAMES_PER_UPDATE, tiny
 
 from kungfu_rl.cli import main
-from kungfu_rl.launch import train
-from kungfu_rl.logger import _parse_rows
-from kungfu_rl.runfiles import (
+from kungfu_rl.runs.files import (
     RunFileError,
     list_checkpoints,
     read_checkpoint,
@@ -45,6 +43,8 @@ from kungfu_rl.runfiles import (
     read_eval_record,
     read_newest_checkpoint,
 )
+from kungfu_rl.runs.metrics import _parse_rows
+from kungfu_rl.training.launch import train
 
 UPDATES = 6
 ADVICE = "weights_only=False"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from kungfu_rl.checkpoint import load_newest
-from kungfu_rl.runlock import LOCK_FILE, RunLock, RunLocked
+from kungfu_rl.runs.checkpoints import load_newest
+from kungfu_rl.runs.lock import LOCK_FILE, RunLock, RunLocked
 
 FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4
 

@@ -5,10 +5,10 @@ import math
 
 from test_resume import FRAMES_PER_UPDATE, tiny
 
-from kungfu_rl.launch import resume, train
-from kungfu_rl.logger import COLUMNS, MetricsLogger, read_metrics
-from kungfu_rl.plots import plot_learning_curves
-from kungfu_rl.report import write_report
+from kungfu_rl.runs.metrics import COLUMNS, MetricsLogger, read_metrics
+from kungfu_rl.runs.plots import plot_learning_curves
+from kungfu_rl.runs.report import write_report
+from kungfu_rl.training.launch import resume, train
 
 OLDER = ["update", "frames", "time/elapsed_s", "rollout/episode_score", "loss/entropy"]
 """A column set an older version wrote: no losses but entropy, no evaluation, no fps."""

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from kungfu_rl.agent import _as_float_obs
+from kungfu_rl.agent.networks import _as_float_obs
+from kungfu_rl.agent.pool import atari_vector_env
 from kungfu_rl.config import RESIZES
-from kungfu_rl.envs import GameSettings, make_env, preprocess, push_frames
-from kungfu_rl.pool import atari_vector_env
+from kungfu_rl.envs.games import GameSettings, make_env, preprocess, push_frames
 
 
 @pytest.mark.parametrize(

@@ -160,8 +160,8 @@ def test_acting_threads_apply_while_playing_and_are_restored():
 
 def test_the_runs_resize_reaches_the_pool_and_the_evaluation_games():
     from kungfu_rl.config import Config
-    from kungfu_rl.envs import preprocess
-    from kungfu_rl.loading import env_factory
+    from kungfu_rl.envs.games import preprocess
+    from kungfu_rl.runs.loading import env_factory
 
     config = Config(game="Pong", resize="max", hidden=16, channels=8)
     make = env_factory(config)
@@ -195,7 +195,7 @@ def test_a_pools_frame_stack_shifts_by_one_each_step_and_restarts_with_each_game
 
 def test_the_runs_frame_stack_reaches_the_network_the_pool_and_the_evaluation_games():
     from kungfu_rl.config import Config
-    from kungfu_rl.loading import build_agent, env_factory
+    from kungfu_rl.runs.loading import build_agent, env_factory
 
     config = Config(frame_stack=2, hidden=16, channels=8)
     make = env_factory(config)
@@ -210,7 +210,7 @@ def test_the_runs_frame_stack_reaches_the_network_the_pool_and_the_evaluation_ga
 
 def test_the_runs_frame_size_reaches_the_network_the_pool_and_the_evaluation_games():
     from kungfu_rl.config import Config
-    from kungfu_rl.loading import build_agent, env_factory
+    from kungfu_rl.runs.loading import build_agent, env_factory
 
     config = Config(game="Breakout", frame_size=84, hidden=16, channels=8)
     make = env_factory(config)

@@ -7,7 +7,7 @@ import torch
 
 from kungfu_rl import evaluate, load_agent
 from kungfu_rl.config import Config
-from kungfu_rl.loading import PRETRAINED_FILE, env_factory
+from kungfu_rl.runs.loading import PRETRAINED_FILE, env_factory
 
 
 def test_packaged_weights_are_small_and_plain():

@@ -14,13 +14,13 @@ import pytest
 import torch
 
 from kungfu_rl import Config
-from kungfu_rl import checkpoint as ckpt
-from kungfu_rl.checkpoint import list_checkpoints, load_checkpoint, load_newest
-from kungfu_rl.launch import resume, train
-from kungfu_rl.logger import read_metrics
-from kungfu_rl.pool import EnvPool
-from kungfu_rl.trainer import Trainer, TrainingFailed, TrainingInterrupted
-from kungfu_rl.update import train_on_rollout
+from kungfu_rl.agent.pool import EnvPool
+from kungfu_rl.algo.update import train_on_rollout
+from kungfu_rl.runs import checkpoints as ckpt
+from kungfu_rl.runs.checkpoints import list_checkpoints, load_checkpoint, load_newest
+from kungfu_rl.runs.metrics import read_metrics
+from kungfu_rl.training.launch import resume, train
+from kungfu_rl.training.trainer import Trainer, TrainingFailed, TrainingInterrupted
 
 FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4
 
@@ -320,7 +320,7 @@ def test_kill_9_at_random_moments_leaves_a_resumable_run(tmp_path, spawn):
 
 
 def test_ctrl_c_during_an_evaluation_loses_no_metrics_row(tmp_path, monkeypatch):
-    import kungfu_rl.trainer as trainer_module
+    import kungfu_rl.training.trainer as trainer_module
 
     real_evaluate = trainer_module.evaluate
 

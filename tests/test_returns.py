@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from kungfu_rl.returns import gae_advantages, n_step_returns
+from kungfu_rl.algo.returns import gae_advantages, n_step_returns
 
 
 def test_n_step_returns_by_hand():

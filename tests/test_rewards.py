@@ -7,11 +7,11 @@ import pytest
 import torch
 from test_resume import FRAMES_PER_UPDATE, tiny
 
-from kungfu_rl.checkpoint import list_checkpoints, load_checkpoint
-from kungfu_rl.launch import resume, train
-from kungfu_rl.rewards import ReturnNormalizer, rewards_for_loss
-from kungfu_rl.runfiles import read_newest_checkpoint
-from kungfu_rl.update import train_on_rollout
+from kungfu_rl.algo.rewards import ReturnNormalizer, rewards_for_loss
+from kungfu_rl.algo.update import train_on_rollout
+from kungfu_rl.runs.checkpoints import list_checkpoints, load_checkpoint
+from kungfu_rl.runs.files import read_newest_checkpoint
+from kungfu_rl.training.launch import resume, train
 
 
 def test_scale_and_clip():
@@ -88,7 +88,7 @@ def test_a_checkpoint_with_damaged_reward_statistics_is_skipped(tmp_path):
 def test_clip_mode_learns_from_clipped_rewards():
     """The update in clip mode equals scale mode on rewards clipped by hand."""
     torch.manual_seed(0)
-    from kungfu_rl.agent import RecurrentAgent
+    from kungfu_rl.agent.networks import RecurrentAgent
 
     B, T = 2, 4
     obs = torch.rand(B, T + 1, 1, 42, 42)

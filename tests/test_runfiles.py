@@ -13,12 +13,10 @@ import pytest
 import torch
 
 from kungfu_rl import Config, RecurrentAgent
-from kungfu_rl.checkpoint import rng_state, save_checkpoint
 from kungfu_rl.cli import main
 from kungfu_rl.config import MAX_SEED, ConfigError
-from kungfu_rl.logger import COLUMNS, read_metrics, truncate_metrics
-from kungfu_rl.machine import seed_everything
-from kungfu_rl.runfiles import (
+from kungfu_rl.runs.checkpoints import rng_state, save_checkpoint
+from kungfu_rl.runs.files import (
     CheckpointError,
     RunFileError,
     find_checkpoint,
@@ -29,6 +27,8 @@ from kungfu_rl.runfiles import (
     read_newest_checkpoint,
     set_aside,
 )
+from kungfu_rl.runs.metrics import COLUMNS, read_metrics, truncate_metrics
+from kungfu_rl.runtime.machine import seed_everything
 
 TINY = Config(hidden=16, channels=8)
 
@@ -338,8 +338,8 @@ def test_config_text_that_python_cannot_hold_is_a_config_error(text):
 
 
 def test_the_largest_seed_plays_however_many_games(tmp_path):
-    from kungfu_rl.envs import make_env
-    from kungfu_rl.pool import EnvPool
+    from kungfu_rl.agent.pool import EnvPool
+    from kungfu_rl.envs.games import make_env
 
     agent = RecurrentAgent(hidden=16, channels=8)
     for seed in (MAX_SEED, MAX_SEED + 2**40):  # a seed plus the games a long run has played
@@ -349,7 +349,7 @@ def test_the_largest_seed_plays_however_many_games(tmp_path):
 
 
 def test_a_plot_title_is_shown_letter_for_letter(tmp_path):
-    from kungfu_rl.plots import plot_learning_curves
+    from kungfu_rl.runs.plots import plot_learning_curves
 
     path = metrics_file(tmp_path, [1, 2])
     out = plot_learning_curves(path, tmp_path / "c.png", title="y$\\frac{$ x_1^2")
@@ -359,7 +359,7 @@ def test_a_plot_title_is_shown_letter_for_letter(tmp_path):
 def test_a_start_that_ended_before_its_first_checkpoint_leaves_its_name_free(
     tmp_path, capsys, monkeypatch
 ):
-    import kungfu_rl.launch
+    import kungfu_rl.training.launch
 
     flags = ["--runs-dir", str(tmp_path), "--run-name", "r", "--n-games", "2", "--rollout-len"]
     flags += ["4", "--frames", "64", "--hidden", "16", "--channels", "8", "--eval-every", "0"]
@@ -368,7 +368,7 @@ def test_a_start_that_ended_before_its_first_checkpoint_leaves_its_name_free(
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C while the games start
 
-    monkeypatch.setattr(kungfu_rl.launch, "Trainer", interrupted)
+    monkeypatch.setattr(kungfu_rl.training.launch, "Trainer", interrupted)
     assert main(["train", *flags]) == 130
     assert (tmp_path / "r" / "config.json").is_file()  # the stub
     (tmp_path / "r" / "metrics.csv").write_text("update,frames\n1,32\n")  # a row it logged
@@ -393,7 +393,7 @@ def test_what_the_trainer_saves_reads_back_whole(tmp_path):
 def test_a_damaged_lock_file_still_names_its_holder_in_one_line(tmp_path, content):
     import fcntl
 
-    from kungfu_rl.runlock import LOCK_FILE, RunLock, RunLocked
+    from kungfu_rl.runs.lock import LOCK_FILE, RunLock, RunLocked
 
     (tmp_path / LOCK_FILE).write_bytes(content)
     with (tmp_path / LOCK_FILE).open("rb") as held:  # another writer holds the run folder

@@ -18,9 +18,9 @@ from kungfu_rl import (
     make_env,
     train_on_rollout,
 )
-from kungfu_rl.agent import standardise_frames
-from kungfu_rl.loss import clipped_policy_loss, policy_gradient_loss
-from kungfu_rl.rewards import ReturnNormalizer
+from kungfu_rl.agent.networks import standardise_frames
+from kungfu_rl.algo.loss import clipped_policy_loss, policy_gradient_loss
+from kungfu_rl.algo.rewards import ReturnNormalizer
 
 
 @pytest.mark.parametrize(
@@ -351,8 +351,8 @@ def test_the_loss_weights_default_to_configs():
     """actor_critic_loss called without weights (as the notebook does) uses Config's."""
     import inspect
 
+    from kungfu_rl.algo.loss import actor_critic_loss
     from kungfu_rl.config import Config
-    from kungfu_rl.loss import actor_critic_loss
 
     params = inspect.signature(actor_critic_loss).parameters
     assert params["entropy_coef"].default == Config().entropy_coef

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import torch
 
-from kungfu_rl.checkpoint import find_checkpoint, load_checkpoint
 from kungfu_rl.config import Config, flag
-from kungfu_rl.loading import PRETRAINED_FILE, load_agent, settle
-from kungfu_rl.machine import pick_device, pick_precision
-from kungfu_rl.versions import versions
+from kungfu_rl.runs.checkpoints import find_checkpoint, load_checkpoint
+from kungfu_rl.runs.loading import PRETRAINED_FILE, load_agent, settle
+from kungfu_rl.runtime.machine import pick_device, pick_precision
+from kungfu_rl.runtime.versions import versions
 
 
 def train_command(config: dict) -> str:

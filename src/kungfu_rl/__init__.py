@@ -12,15 +12,15 @@ The notebook's names:
     evaluate(agent, env, n_games=3)       # raw game scores
 """
 
-from .agent import RecurrentAgent
+from .agent.networks import RecurrentAgent
+from .agent.pool import EnvPool
+from .algo.rewards import ReturnNormalizer
+from .algo.update import train_on_rollout
 from .config import Config, UpdateSettings
-from .envs import make_env
-from .evaluate import evaluate
-from .launch import resume, train
-from .loading import load_agent
-from .pool import EnvPool
-from .rewards import ReturnNormalizer
-from .update import train_on_rollout
+from .envs.games import make_env
+from .play.evaluate import evaluate
+from .runs.loading import load_agent
+from .training.launch import resume, train
 
 __version__ = "0.1.0"
 

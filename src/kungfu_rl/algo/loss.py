@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .config import UpdateSettings
+from ..config import UpdateSettings
 
 _DEFAULTS = UpdateSettings()
 

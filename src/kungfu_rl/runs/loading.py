@@ -9,11 +9,11 @@ from typing import Any
 
 import torch
 
-from .agent import RecurrentAgent
-from .config import Config, ConfigError
-from .envs import AtariGame, GameSettings
-from .machine import pick_device, pick_precision
-from .runfiles import CHECKPOINT_DIR, CheckpointError, find_checkpoint, read_checkpoint, settle
+from ..agent.networks import RecurrentAgent
+from ..config import Config, ConfigError
+from ..envs.games import AtariGame, GameSettings
+from ..runtime.machine import pick_device, pick_precision
+from .files import CHECKPOINT_DIR, CheckpointError, find_checkpoint, read_checkpoint, settle
 
 
 def game_settings(config: Config) -> GameSettings:
@@ -78,7 +78,7 @@ class LoadedAgent:
 
 PRETRAINED = "pretrained"
 """The name that stands for the agent shipped inside the package."""
-PRETRAINED_FILE = Path(__file__).parent / "pretrained" / "KungFuMaster.pt"
+PRETRAINED_FILE = Path(__file__).parents[1] / "pretrained" / "KungFuMaster.pt"
 """Model weights and the config that trained them (no optimizer); beside it, a JSON with
 the command, commit, frames and 20-game evaluation that produced them."""
 

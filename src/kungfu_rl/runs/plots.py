@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .logger import load_metrics, warn_damaged_rows
+from .metrics import load_metrics, warn_damaged_rows
 
 
 def ewma(values: list[float] | np.ndarray, span: float = 10) -> np.ndarray:

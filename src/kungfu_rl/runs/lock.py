@@ -13,8 +13,8 @@ import fcntl
 import os
 from pathlib import Path
 
-from .config import ConfigError
-from .machine import free_space
+from ..config import ConfigError
+from ..runtime.machine import free_space
 
 LOCK_FILE = ".lock"
 """In the run folder; holds the pid of the process that trains in it, empty when none does."""

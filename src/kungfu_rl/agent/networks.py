@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import CORES, FRAME_SIZES, INITS, INPUT_NORMS, PRECISIONS
+from ..config import CORES, FRAME_SIZES, INITS, INPUT_NORMS, PRECISIONS
 
 Memory = tuple[torch.Tensor, ...]
 """A batch of games' recurrent memory, each tensor [B, hidden]: (h, c) for the LSTM, (h,) for

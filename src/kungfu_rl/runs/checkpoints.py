@@ -15,17 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .runfiles import CHECKPOINT_DIR as CHECKPOINT_DIR
-from .runfiles import CheckpointError as CheckpointError
-from .runfiles import (
-    checkpoint_order,
-    read_checkpoint,
-    read_newest_checkpoint,
-    set_aside,
-    warn,
-)
-from .runfiles import find_checkpoint as find_checkpoint
-from .runfiles import list_checkpoints as list_checkpoints
+from .files import CHECKPOINT_DIR as CHECKPOINT_DIR
+from .files import CheckpointError as CheckpointError
+from .files import checkpoint_order, read_checkpoint, read_newest_checkpoint, set_aside, warn
+from .files import find_checkpoint as find_checkpoint
+from .files import list_checkpoints as list_checkpoints
 
 load_checkpoint = read_checkpoint
 load_newest = read_newest_checkpoint

@@ -12,9 +12,9 @@ import imageio.v2 as imageio
 import numpy as np
 import torch
 
-from .agent import RecurrentAgent
-from .envs import AtariGame
-from .machine import torch_threads
+from ..agent.networks import RecurrentAgent
+from ..envs.games import AtariGame
+from ..runtime.machine import torch_threads
 
 VIDEO_SCALE = 2
 """Videos show the 210×160 screen at twice its size."""
@@ -160,7 +160,7 @@ def save_eval_record(
     `video_dir` holds game-XX.mp4 for game XX; with keep_videos="best-worst" the other
     games' videos are deleted. Paths in the record are relative to the run folder.
     """
-    from .versions import versions
+    from ..runtime.versions import versions
 
     videos: dict[str, str] = {}
     if video_dir is not None:

@@ -15,8 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import CheckpointError, read_newest_checkpoint
-from .config import RESUMABLE, Config, ConfigError, flag
+from ..config import RESUMABLE, Config, ConfigError, flag
+from ..runs.checkpoints import CheckpointError, read_newest_checkpoint
+from ..runs.files import RunFileError, never_saved, read_config, set_aside, warn
+from ..runs.loading import settle
+from ..runs.lock import RunLock
+from ..runtime.machine import free_space, pick_device
 from .distributed import (
     DistInfo,
     RankLost,
@@ -25,10 +29,6 @@ from .distributed import (
     shutdown,
     world_size_from_env,
 )
-from .loading import settle
-from .machine import free_space, pick_device
-from .runfiles import RunFileError, never_saved, read_config, set_aside, warn
-from .runlock import RunLock
 from .trainer import Trainer, TrainingFailed, TrainResult, write_config, write_failed
 
 JOIN_SETTINGS = ("device", "dist_timeout_s")

@@ -21,8 +21,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from .agent import RecurrentAgent
-from .checkpoint import (
+from ..agent.networks import RecurrentAgent
+from ..agent.pool import EnvPool
+from ..algo.rewards import ReturnNormalizer
+from ..algo.update import train_on_rollout
+from ..config import Config
+from ..envs.games import AtariGame
+from ..play.evaluate import evaluate, save_eval_record, summarize
+from ..runs.checkpoints import (
     CheckpointError,
     read_newest_checkpoint,
     remove_partial_checkpoints,
@@ -30,7 +36,17 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from .config import Config
+from ..runs.loading import build_agent, env_factory, restore_agent
+from ..runs.metrics import MetricsLogger, truncate_metrics
+from ..runs.report import write_report
+from ..runtime.machine import (
+    cores,
+    free_space,
+    pick_device,
+    pick_precision,
+    seed_everything,
+    set_up_process,
+)
 from .distributed import (
     DistInfo,
     GradientSync,
@@ -39,24 +55,8 @@ from .distributed import (
     gather_lists,
     shutdown,
 )
-from .envs import AtariGame
-from .evaluate import evaluate, save_eval_record, summarize
-from .loading import build_agent, env_factory, restore_agent
-from .logger import MetricsLogger, truncate_metrics
-from .machine import (
-    cores,
-    free_space,
-    pick_device,
-    pick_precision,
-    seed_everything,
-    set_up_process,
-)
-from .pool import EnvPool
 from .progress import Progress, fmt_frames, frames_per_second
-from .report import write_report
-from .rewards import ReturnNormalizer
 from .stopping import StopOnSignals
-from .update import train_on_rollout
 
 
 class TrainingInterrupted(Exception):

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from ale_py.vector_env import AtariVectorEnv
 
-from .agent import Memory, RecurrentAgent, reset_memory
-from .envs import AtariGame, GameSettings, make_env, preprocess, push_frames, rom_id
-from .machine import torch_threads
+from ..envs.games import AtariGame, GameSettings, make_env, preprocess, push_frames, rom_id
+from ..runtime.machine import torch_threads
+from .networks import Memory, RecurrentAgent, reset_memory
 
 
 def atari_vector_env(settings: GameSettings, n_games: int, threads: int = 0) -> AtariVectorEnv:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from .agent import RecurrentAgent
-from .envs import AtariGame
+from ..agent.networks import RecurrentAgent
+from ..envs.games import AtariGame
+from ..runtime.machine import torch_threads
 from .evaluate import play_game
-from .machine import torch_threads
 
 
 @dataclass

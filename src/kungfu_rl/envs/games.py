@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 from ale_py import roms
 
-from .config import FRAME_SIZES, RESIZES
+from ..config import FRAME_SIZES, RESIZES
 
 gym.register_envs(ale_py)
 # the emulator's banner and info lines ("A.L.E: Arcade Learning Environment ...") on every
@@ -46,7 +46,7 @@ GAME_CROPS: dict[str, tuple[slice, slice]] = {
 }
 
 
-MEASURED_GAMES = Path(__file__).with_name("measured_games.json")
+MEASURED_GAMES = Path(__file__).parents[1] / "measured_games.json"
 """Games trained and scored at the defaults, written by `benchmarks/suite.py`."""
 
 

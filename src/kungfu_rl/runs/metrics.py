@@ -123,7 +123,7 @@ def truncate_metrics(path: Path, last_update: int) -> None:
         return
     header, rows, skipped = _parse_rows(path)
     if skipped:  # the file as it was stays, in unreadable/, before the rows go
-        from .runfiles import set_aside  # (it brings torch; only a resume truncates)
+        from .files import set_aside  # (it brings torch; only a resume truncates)
 
         kept = set_aside(path, copy=True).relative_to(path.parent)
         print(

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .agent import RecurrentAgent
-from .config import UpdateSettings
+from ..agent.networks import RecurrentAgent
+from ..config import UpdateSettings
 from .loss import actor_critic_loss
 from .returns import gae_advantages
 from .rewards import ReturnNormalizer, rewards_for_loss

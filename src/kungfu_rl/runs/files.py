@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .agent import RecurrentAgent
-from .config import Config, ConfigError
-from .envs import resolve_game
+from ..agent.networks import RecurrentAgent
+from ..config import Config, ConfigError
+from ..envs.games import resolve_game
 
 CHECKPOINT_DIR = "checkpoints"
 UNREADABLE_DIR = "unreadable"

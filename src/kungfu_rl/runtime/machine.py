@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import Config, ConfigError
 from .allocator import keep_freed_memory
-from .config import Config, ConfigError
 
 
 def pick_device(name: str) -> torch.device:

@@ -13,20 +13,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .logger import read_metrics
+from ..config import Config
+from .metrics import read_metrics
 from .plots import plot_learning_curves
-from .progress import frames_per_second
-from .runfiles import (
-    CheckpointError,
-    RunFileError,
-    read_config,
-    read_eval_records,
-    read_newest_checkpoint,
-    warn,
-    warn_skipped,
-)
-from .versions import versions
+from ..training.progress import frames_per_second
+from .files import CheckpointError, RunFileError, read_config, read_eval_records, read_newest_checkpoint, warn, warn_skipped
+from ..runtime.versions import versions
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px;

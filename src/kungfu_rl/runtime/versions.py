@@ -11,7 +11,7 @@ def versions() -> dict[str, str]:
     import numpy
     import torch
 
-    from . import __version__
+    from .. import __version__
 
     return {
         "kungfu_rl": __version__,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from .loading import LoadedAgent
+    from ..runs.loading import LoadedAgent
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -67,7 +67,7 @@ _NAMED_METAVARS = {"game": "GAME", "runs_dir": "DIR", "run_name": "NAME"}
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per Config setting, in the table's groups; a flag not given stays out of
     the namespace, so that a resume can tell what was asked for."""
-    from .config import Config, flag, spec_of
+    from ..config import Config, flag, spec_of
 
     groups: dict[str, argparse._ArgumentGroup] = {}
     for f in dataclasses.fields(Config):
@@ -121,7 +121,7 @@ def game_count(text: str) -> int:
 
 def seed_number(text: str) -> int:
     """A seed numpy, torch and the emulator all take: 0 to 2**31 - 1."""
-    from .config import MAX_SEED
+    from ..config import MAX_SEED
 
     n = whole_number(text)
     if not 0 <= n <= MAX_SEED:
@@ -152,7 +152,7 @@ def _add_playing_flags(parser: argparse.ArgumentParser, default_seed: int | None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = _Parser(
         prog="kungfu",
@@ -238,16 +238,16 @@ def _add_watch(watch: argparse.ArgumentParser) -> None:
 def given_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The Config settings a parsed `kungfu train` command line names (flags not given are
     absent, so that a preset's values and a resumed run's own stay theirs)."""
-    from .config import Config
+    from ..config import Config
 
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if f.name in args}
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .config import Config
-    from .launch import resume, train
-    from .progress import frames_per_second
-    from .trainer import TrainingFailed, TrainingInterrupted
+    from ..config import Config
+    from ..training.launch import resume, train
+    from ..training.progress import frames_per_second
+    from ..training.trainer import TrainingFailed, TrainingInterrupted
 
     given = given_settings(args)
     try:
@@ -282,8 +282,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _load_for_playing(args: argparse.Namespace) -> tuple[LoadedAgent, Path]:
     """The agent `eval` or `watch` plays, and the folder its records go to (a run's own
     folder; runs/pretrained for the packaged agent, whose folder may not be writable)."""
-    from .checkpoint import CHECKPOINT_DIR
-    from .loading import PRETRAINED, load_agent
+    from ..runs.checkpoints import CHECKPOINT_DIR
+    from ..runs.loading import PRETRAINED, load_agent
 
     loaded = load_agent(args.path, device=args.device, best=args.best)
     if args.path == PRETRAINED:
@@ -314,8 +314,8 @@ def _new_stamp(folder: Path, name: str = "eval-{}.json") -> str:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from .evaluate import evaluate, save_eval_record, summarize
-    from .loading import env_factory
+    from ..play.evaluate import evaluate, save_eval_record, summarize
+    from ..runs.loading import env_factory
 
     loaded, run_dir = _load_for_playing(args)
     config, payload = loaded.config, loaded.payload
@@ -363,8 +363,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_watch(args: argparse.Namespace) -> int:
     import torch
 
-    from .loading import env_factory
-    from .watch import watch
+    from ..play.watch import watch
+    from ..runs.loading import env_factory
 
     if not 0 < args.gif_seconds <= 3600:
         raise UsageError(f"--gif-seconds must be in (0, 3600], got {args.gif_seconds}")
@@ -393,7 +393,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .plots import plot_comparison, plot_learning_curves
+    from ..runs.plots import plot_comparison, plot_learning_curves
 
     if len(args.runs) > 1 and args.out is None:
         raise UsageError("comparing runs needs --out PNG")
@@ -422,7 +422,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from ..runs.report import write_report
 
     if not (args.run / "config.json").is_file():
         raise UsageError(f"no run folder at {args.run} (it has no config.json)")
@@ -431,7 +431,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_games(args: argparse.Namespace) -> int:
-    from .envs import game_names, measured_games
+    from ..envs.games import game_names, measured_games
 
     measured = measured_games()
     for name in game_names():
@@ -458,8 +458,8 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .checkpoint import CheckpointError
-    from .config import ConfigError
+    from ..config import ConfigError
+    from ..runs.checkpoints import CheckpointError
 
     try:
         args = build_parser().parse_args(argv)

@@ -1,0 +1,1 @@
+"""Learning from a rollout: returns and advantages, reward handling, the losses, the update."""

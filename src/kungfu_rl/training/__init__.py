@@ -1,0 +1,1 @@
+"""A training run: the loop, its saved state, evaluation during training, launch, distribution."""
