@@ -2,9 +2,14 @@
 
 A leaf: it imports neither torch nor ale-py, so that a command can check what a user typed
 before any heavy import.
+
+    settings.py     Config (the table), UpdateSettings, RESUMABLE
+    presets.py      PRESETS (kungfu train --preset), SETTINGS_ADDED
+    validation.py   ConfigError, Spec and how a value is checked against it, flag()
+    choices.py      the choices and limits the table draws on
 """
 
-from .settings import (
+from .choices import (
     CORES,
     DEVICES,
     FRAME_SIZES,
@@ -14,19 +19,12 @@ from .settings import (
     MAX_NAME_BYTES,
     MAX_SEED,
     PRECISIONS,
-    PRESETS,
     RESIZES,
-    RESUMABLE,
     REWARD_MODES,
-    SETTINGS_ADDED,
-    Config,
-    ConfigError,
-    Spec,
-    UpdateSettings,
-    flag,
-    setting,
-    spec_of,
 )
+from .presets import PRESETS, SETTINGS_ADDED
+from .settings import RESUMABLE, Config, UpdateSettings
+from .validation import ConfigError, Spec, flag, setting, spec_of
 
 __all__ = [
     "CORES",

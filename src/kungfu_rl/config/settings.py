@@ -1,119 +1,31 @@
 """Every training setting in one typed table: default, help, bounds or choices, resumable or not.
 
 Validation, the command line's flags and the set of settings a resume may change are all
-derived from this one table. A leaf module: it imports neither torch nor ale-py, so a
-command can check what a user typed before any heavy import.
+derived from this one table (`Config`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-CORES = ("lstm", "gru", "none")
-"""Memory cores: the notebook's LSTM, a GRU, or none (feedforward, for the memory ablation)."""
-INITS = ("torch", "orthogonal")
-"""How the network's weights start: PyTorch's defaults (the notebook's), or orthogonal
-matrices (gain √2 for the conv and dense layers, 0.01 for the policy head, 1 for the value
-head; biases 0), so that the first policy is near uniform whatever the features say."""
-INPUT_NORMS = ("none", "frame")
-"""What the network does to a frame's pixels before the convolutions: nothing (÷ 255 only,
-the notebook's), or standardise each frame to mean 0 and deviation 1 (small objects on a
-flat background, Pong's ball, become as large as Kung-Fu's fighters)."""
-RESIZES = ("area", "max")
-"""How a cropped frame shrinks to 42×42: `area`, each cell the mean of the pixels it covers
-(cv2's INTER_AREA, the notebook's), or `max`, each cell the brightest of them, so that an
-object smaller than a cell (Breakout's and Pong's 2×4-pixel ball, a ~4×4-pixel cell) keeps
-its full brightness instead of a quarter of it."""
-FRAME_SIZES = (42, 84)
-"""Sides of the square frame a game shrinks to: 42, the notebook's, or 84, where Breakout's
-ball keeps its brightness and a paddle's position is twice as fine. The network's convs see
-42×42 either way: it folds each 2×2 block of an 84×84 frame into 4 channels."""
-PRECISIONS = ("fp32", "bf16")
-"""Arithmetic of the conv stack: float32, or bfloat16 under autocast (weights stay float32)."""
-DEVICES = ("auto", "cpu", "cuda")
-LR_SCHEDULES = ("constant", "linear")
-REWARD_MODES = ("scale", "clip", "normalize")
-"""How game rewards enter the loss: times --reward-scale; clipped to [-1, 1] (the DQN and
-A2C papers'); or divided by a running standard deviation of each game's discounted return
-(`rewards.ReturnNormalizer`). Scores, evaluations and logs always count raw rewards."""
-MAX_SEED = 2**31 - 1
-"""Seeds go to numpy, torch and the emulator; the emulator takes a signed 32-bit int."""
-MAX_NAME_BYTES = 255
-"""Longest file or folder name most file systems take (NAME_MAX)."""
-
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "long": {
-        "frames": 40_000_000,
-        "lr": 5e-4,
-        "lr_schedule": "linear",
-        "max_pool": False,
-        "minibatches": 1,
-        "entropy_coef": 0.0025,
-    },
-}
-"""Named sets of settings over the defaults (`kungfu train --preset NAME`); config.json
-records the preset's name and every value the run used. `long`: the 40M-frame setting as it
-was measured, the learning rate starting at 5e-4 and annealed to 0 over the budget, tuned
-on Kung-Fu Master (docs/tuning.md, row 22; until row 22 the preset started at the default
-3e-4, row 21) and the setting of the suite's 40M table (docs/suite.md). It keeps the update
-of the defaults it was measured on (the actor-critic's single step, entropy 0.0025, no
-max-pool): today's defaults' one pass of four PPO steps learned less under it at 40M frames
-(Pong, 7.85 over 20 games against 17.8; docs/tuning.md, P9)."""
-
-
-SETTINGS_ADDED: dict[str, Any] = {
-    "reward_mode": "scale",
-    "init": "torch",
-    "input_norm": "none",
-    "resize": "area",
-    "frame_stack": 1,
-    "frame_size": 42,
-    "max_pool": False,
-    "epochs": 1,
-    "minibatches": 1,
-    "clip_range": 0.1,
-}
-"""Settings that config.json files from before them lack, and the value such a run used.
-A missing one is read as this value, not as today's default, so that a default changed
-later does not change how an older run (or the packaged agent) is rebuilt."""
-
-
-class ConfigError(ValueError):
-    """A setting a user gave that cannot work; the message is one line for the command line."""
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What the table says of one setting, besides its type and default."""
-
-    help: str
-    group: str
-    low: float | None = None
-    """Smallest allowed value (inclusive unless `low_open`)."""
-    high: float | None = None
-    """Largest allowed value (inclusive)."""
-    low_open: bool = False
-    choices: tuple[str, ...] = ()
-    resumable: bool = False
-    """Whether `kungfu train --resume` may change it; the others define the run."""
-
-    def describe_bounds(self) -> str:
-        if self.choices:
-            return "one of " + ", ".join(self.choices)
-        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
-        high = "" if self.high is None else f"<= {self.high:g}"
-        return " and ".join(x for x in (low, high) if x)
-
-
-def setting(default: Any, help: str, group: str, **spec: Any) -> Any:
-    """A Config field: its default and its Spec (help, group, bounds, choices, resumable)."""
-    return field(default=default, metadata={"spec": Spec(help, group, **spec)})
-
+from .choices import (
+    CORES,
+    DEVICES,
+    FRAME_SIZES,
+    INITS,
+    INPUT_NORMS,
+    LR_SCHEDULES,
+    MAX_NAME_BYTES,
+    MAX_SEED,
+    PRECISIONS,
+    RESIZES,
+    REWARD_MODES,
+)
+from .presets import PRESETS, SETTINGS_ADDED
+from .validation import ConfigError, checked, setting, shown, spec_of
 
 PRESET, GAME, BUDGET, AGENT, LEARNING, SAVING, MACHINE = (
     "preset",
@@ -376,10 +288,10 @@ class Config:
         """Check every setting against the table; ConfigError names the first bad one.
 
         The game's name is checked for its type here; whether ale-py carries such a game is
-        `envs.resolve_game`'s to say (it needs ale-py, which this module does not import).
+        `envs.games.resolve_game`'s to say (it needs ale-py, which this module does not import).
         """
         for f in dataclasses.fields(self):
-            setattr(self, f.name, _checked(f, getattr(self, f.name)))
+            setattr(self, f.name, checked(f, getattr(self, f.name)))
         if not self.game.strip():
             raise ConfigError("--game must name a game (see `kungfu games`)")
         if self.frame_size not in FRAME_SIZES:
@@ -392,7 +304,7 @@ class Config:
             )
         name = self.run_name
         if "/" in name or "\\" in name or name in (".", "..") or not name.isprintable():
-            raise ConfigError(f"--run-name must be a plain folder name, got {_shown(name)}")
+            raise ConfigError(f"--run-name must be a plain folder name, got {shown(name)}")
         if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
             raise ConfigError(
                 f"--run-name is {len(name.encode('utf-8', 'surrogateescape'))} bytes long; "
@@ -425,14 +337,14 @@ class Config:
         """The defaults, then the preset's values, then `given` (a command line's flags)."""
         if preset != "none" and preset not in PRESETS:
             raise ConfigError(
-                f"--preset must be one of none, {', '.join(PRESETS)}, got {_shown(preset)}"
+                f"--preset must be one of none, {', '.join(PRESETS)}, got {shown(preset)}"
             )
         return cls(**{**PRESETS.get(preset, {}), **given, "preset": preset})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
         """A config from a dict such as config.json holds; unknown keys are ignored, and a
-        key of `SETTINGS_ADDED` that is missing takes the value runs had before it."""
+        key of `SETTINGS_ADDED` that is missing takes the value of the runs without it."""
         if not isinstance(data, dict):
             raise ConfigError(f"a config must be a JSON object, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -467,55 +379,5 @@ class UpdateSettings:
     clip_range: float = _DEFAULT.clip_range
 
 
-def spec_of(f: dataclasses.Field) -> Spec:
-    return f.metadata["spec"]
-
-
 RESUMABLE = frozenset(f.name for f in dataclasses.fields(Config) if spec_of(f).resumable)
 """Settings a resumed run may change; the others define the run and stay as they were."""
-
-
-def flag(name: str) -> str:
-    """A setting's command-line flag: gae_lambda -> --gae-lambda."""
-    return "--" + name.replace("_", "-")
-
-
-def _checked(f: dataclasses.Field, value: Any) -> Any:
-    """`value` for setting `f` if its type and the table's bounds allow it, else ConfigError."""
-    spec, kind = spec_of(f), str(f.type)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{flag(f.name)} must be true or false, got {_shown(value)}")
-        return value
-    if kind == "str":
-        if not isinstance(value, str):
-            raise ConfigError(f"{flag(f.name)} must be text, got {_shown(value)}")
-        if spec.choices and value not in spec.choices:
-            raise ConfigError(
-                f"{flag(f.name)} must be {spec.describe_bounds()}, got {_shown(value)}"
-            )
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{flag(f.name)} must be a number, got {_shown(value)}")
-    if kind == "int":
-        if isinstance(value, float) and not value.is_integer():
-            raise ConfigError(f"{flag(f.name)} must be a whole number, got {_shown(value)}")
-        value = int(value)
-    else:
-        try:
-            value = float(value)
-        except OverflowError:  # an integer too large for a float
-            value = math.inf
-        if not math.isfinite(value):
-            raise ConfigError(f"{flag(f.name)} must be a finite number, got {_shown(value)}")
-    too_low = spec.low is not None and (value <= spec.low if spec.low_open else value < spec.low)
-    too_high = spec.high is not None and value > spec.high
-    if too_low or too_high:
-        raise ConfigError(f"{flag(f.name)} must be {spec.describe_bounds()}, got {_shown(value)}")
-    return value
-
-
-def _shown(value: Any) -> str:
-    """`value` for a one-line message: its repr, cut to 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,91 @@
+"""Checking a setting against the table: its type, then its bounds or choices, one line per
+mistake (`ConfigError`), worded for the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting a user gave that cannot work; the message is one line for the command line."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the table says of one setting, besides its type and default."""
+
+    help: str
+    group: str
+    low: float | None = None
+    """Smallest allowed value (inclusive unless `low_open`)."""
+    high: float | None = None
+    """Largest allowed value (inclusive)."""
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+    resumable: bool = False
+    """Whether `kungfu train --resume` may change it; the others define the run."""
+
+    def describe_bounds(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        high = "" if self.high is None else f"<= {self.high:g}"
+        return " and ".join(x for x in (low, high) if x)
+
+
+def setting(default: Any, help: str, group: str, **spec: Any) -> Any:
+    """A Config field: its default and its Spec (help, group, bounds, choices, resumable)."""
+    return field(default=default, metadata={"spec": Spec(help, group, **spec)})
+
+
+def spec_of(f: dataclasses.Field) -> Spec:
+    return f.metadata["spec"]
+
+
+def flag(name: str) -> str:
+    """A setting's command-line flag: gae_lambda -> --gae-lambda."""
+    return "--" + name.replace("_", "-")
+
+
+def checked(f: dataclasses.Field, value: Any) -> Any:
+    """`value` for setting `f` if its type and the table's bounds allow it, else ConfigError."""
+    spec, kind = spec_of(f), str(f.type)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{flag(f.name)} must be true or false, got {shown(value)}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{flag(f.name)} must be text, got {shown(value)}")
+        if spec.choices and value not in spec.choices:
+            raise ConfigError(
+                f"{flag(f.name)} must be {spec.describe_bounds()}, got {shown(value)}"
+            )
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{flag(f.name)} must be a number, got {shown(value)}")
+    if kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{flag(f.name)} must be a whole number, got {shown(value)}")
+        value = int(value)
+    else:
+        try:
+            value = float(value)
+        except OverflowError:  # an integer too large for a float
+            value = math.inf
+        if not math.isfinite(value):
+            raise ConfigError(f"{flag(f.name)} must be a finite number, got {shown(value)}")
+    too_low = spec.low is not None and (value <= spec.low if spec.low_open else value < spec.low)
+    too_high = spec.high is not None and value > spec.high
+    if too_low or too_high:
+        raise ConfigError(f"{flag(f.name)} must be {spec.describe_bounds()}, got {shown(value)}")
+    return value
+
+
+def shown(value: Any) -> str:
+    """`value` for a one-line message: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
