@@ -29,7 +29,7 @@ PHASES = {
     # with overlap, only the time the loop waits for the emulator; its threads run meanwhile
     "waiting for the emulator (AtariVectorEnv.recv)": ("ale_py/vector_env.py", ("recv",)),
     "sending actions (AtariVectorEnv.send)": ("ale_py/vector_env.py", ("send",)),
-    "preprocessing (crop + resize)": ("kungfu_rl/envs/games.py", ("preprocess",)),
+    "preprocessing (crop + resize)": ("kungfu_rl/envs/preprocessing.py", ("preprocess",)),
     "acting forward": ("kungfu_rl/agent/networks.py", ("step",)),
     "action sampling": ("kungfu_rl/agent/networks.py", ("sample_actions",)),
     "replay forward (conv stack on all frames, LSTM, heads)": (

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench_report import write_report
 
-from kungfu_rl.envs.games import make_env
+from kungfu_rl.envs.atari import make_env
 from kungfu_rl.play.evaluate import summarize
 
 

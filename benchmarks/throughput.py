@@ -48,9 +48,9 @@ import numpy as np
 from bench_report import write_report
 
 from kungfu_rl import EnvPool, RecurrentAgent, make_env
-from kungfu_rl.agent.pool import atari_vector_env
 from kungfu_rl.config import Config
-from kungfu_rl.envs.games import preprocess
+from kungfu_rl.envs.preprocessing import preprocess
+from kungfu_rl.envs.vector import atari_vector_env
 from kungfu_rl.runs.loading import game_settings
 from kungfu_rl.runs.metrics import read_metrics
 from kungfu_rl.runtime.allocator import keep_freed_memory

@@ -6,15 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from kungfu_rl.envs.games import (
-    GAME_CROPS,
-    UnknownGameError,
-    game_names,
-    make_env,
-    preprocess,
-    push_frames,
-    resolve_game,
-)
+from kungfu_rl.envs.atari import make_env
+from kungfu_rl.envs.games import GAME_CROPS, UnknownGameError, game_names, resolve_game
+from kungfu_rl.envs.preprocessing import preprocess, push_frames
 
 
 def test_kungfu_env_matches_the_notebook():

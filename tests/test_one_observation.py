@@ -5,9 +5,11 @@ import pytest
 import torch
 
 from kungfu_rl.agent.networks import _as_float_obs
-from kungfu_rl.agent.pool import atari_vector_env
 from kungfu_rl.config import RESIZES
-from kungfu_rl.envs.games import GameSettings, make_env, preprocess, push_frames
+from kungfu_rl.envs.atari import make_env
+from kungfu_rl.envs.games import GameSettings
+from kungfu_rl.envs.preprocessing import preprocess, push_frames
+from kungfu_rl.envs.vector import atari_vector_env
 
 
 @pytest.mark.parametrize(

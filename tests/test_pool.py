@@ -160,7 +160,7 @@ def test_acting_threads_apply_while_playing_and_are_restored():
 
 def test_the_runs_resize_reaches_the_pool_and_the_evaluation_games():
     from kungfu_rl.config import Config
-    from kungfu_rl.envs.games import preprocess
+    from kungfu_rl.envs.preprocessing import preprocess
     from kungfu_rl.runs.loading import env_factory
 
     config = Config(game="Pong", resize="max", hidden=16, channels=8)

@@ -339,7 +339,7 @@ def test_config_text_that_python_cannot_hold_is_a_config_error(text):
 
 def test_the_largest_seed_plays_however_many_games(tmp_path):
     from kungfu_rl.agent.pool import EnvPool
-    from kungfu_rl.envs.games import make_env
+    from kungfu_rl.envs.atari import make_env
 
     agent = RecurrentAgent(hidden=16, channels=8)
     for seed in (MAX_SEED, MAX_SEED + 2**40):  # a seed plus the games a long run has played

@@ -17,7 +17,7 @@ from .agent.pool import EnvPool
 from .algo.rewards import ReturnNormalizer
 from .algo.update import train_on_rollout
 from .config import Config, UpdateSettings
-from .envs.games import make_env
+from .envs.atari import make_env
 from .play.evaluate import evaluate
 from .runs.loading import load_agent
 from .training.launch import resume, train

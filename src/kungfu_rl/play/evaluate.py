@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..agent.networks import RecurrentAgent
-from ..envs.games import AtariGame
+from ..envs.atari import AtariGame
 from ..runtime.machine import torch_threads
 
 VIDEO_SCALE = 2

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..agent.networks import RecurrentAgent
-from ..envs.games import AtariGame
+from ..envs.atari import AtariGame
 from ..runtime.machine import torch_threads
 from .evaluate import play_game
 

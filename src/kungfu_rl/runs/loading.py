@@ -11,7 +11,8 @@ import torch
 
 from ..agent.networks import RecurrentAgent
 from ..config import Config, ConfigError
-from ..envs.games import AtariGame, GameSettings
+from ..envs.atari import AtariGame
+from ..envs.games import GameSettings
 from ..runtime.machine import pick_device, pick_precision
 from .files import CHECKPOINT_DIR, CheckpointError, find_checkpoint, read_checkpoint, settle
 

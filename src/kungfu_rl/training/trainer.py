@@ -26,7 +26,7 @@ from ..agent.pool import EnvPool
 from ..algo.rewards import ReturnNormalizer
 from ..algo.update import train_on_rollout
 from ..config import Config
-from ..envs.games import AtariGame
+from ..envs.atari import AtariGame
 from ..play.evaluate import evaluate, save_eval_record, summarize
 from ..runs.checkpoints import (
     CheckpointError,
