@@ -10,26 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import CORES, FRAME_SIZES, INITS, INPUT_NORMS, PRECISIONS
+from .memory import MEMORY_TENSORS, Memory, reset_memory
 
-Memory = tuple[torch.Tensor, ...]
-"""A batch of games' recurrent memory, each tensor [B, hidden]: (h, c) for the LSTM, (h,) for
-the GRU, () for the feedforward core, which remembers nothing."""
-
-_MEMORY_TENSORS = {"lstm": 2, "gru": 1, "none": 0}
 _CONV_SIDE = FRAME_SIZES[0]  # 42
 """Side of the frame the convs see; a larger frame of n times this side is folded to it."""
-
-
-def reset_memory(memory: Memory, is_not_done: torch.Tensor) -> Memory:
-    """Zero the memory of the games that ended: each tensor [B, hidden], is_not_done [B].
-
-    The one reset, called while acting (the pool) and in the training replay (`unroll`),
-    so that both start a new game from the same zeros.
-    """
-    if not memory:
-        return memory
-    keep = is_not_done.to(device=memory[0].device, dtype=memory[0].dtype).unsqueeze(-1)  # [B, 1]
-    return tuple(m * keep for m in memory)
 
 
 def _as_float_obs(obs: torch.Tensor) -> torch.Tensor:
@@ -151,7 +135,7 @@ class RecurrentAgent(nn.Module):
 
     def get_initial_state(self, batch_size: int) -> Memory:
         """Memory at game start: zeros, each tensor [batch_size, hidden] ((h, c) for the LSTM)."""
-        n = _MEMORY_TENSORS[self.core]
+        n = MEMORY_TENSORS[self.core]
         return tuple(torch.zeros(batch_size, self.hidden, device=self.device) for _ in range(n))
 
     def encode_conv(self, obs: torch.Tensor) -> torch.Tensor:

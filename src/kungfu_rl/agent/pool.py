@@ -15,7 +15,8 @@ from ..envs.games import GameSettings
 from ..envs.preprocessing import preprocess, push_frames
 from ..envs.vector import SendRecv, atari_vector_env
 from ..runtime.machine import torch_threads
-from .networks import Memory, RecurrentAgent, reset_memory
+from .memory import Memory, reset_memory
+from .networks import RecurrentAgent
 
 
 class Rollout(NamedTuple):
