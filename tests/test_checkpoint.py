@@ -12,15 +12,10 @@ import torch
 
 from kungfu_rl import Config, RecurrentAgent
 from kungfu_rl.runs import checkpoints as ckpt
-from kungfu_rl.runs.checkpoints import (
-    CheckpointError,
-    list_checkpoints,
-    load_checkpoint,
-    load_newest,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
+from kungfu_rl.runs.checkpoints import list_checkpoints, rng_state, save_checkpoint, set_rng_state
+from kungfu_rl.runs.checkpoints import read_checkpoint as load_checkpoint
+from kungfu_rl.runs.checkpoints import read_newest_checkpoint as load_newest
+from kungfu_rl.runs.errors import CheckpointError
 
 
 def payload(update: int, frame_stack: int = 1, frame_size: int = 42) -> dict:

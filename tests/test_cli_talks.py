@@ -13,7 +13,8 @@ from PIL import Image, ImageSequence
 from test_cli import kungfu
 
 from kungfu_rl import Config, train
-from kungfu_rl.training.progress import Progress, frames_per_second
+from kungfu_rl.runs.metrics import frames_per_second
+from kungfu_rl.training.progress import Progress
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kungfu_rl.runs.checkpoints import load_newest
+from kungfu_rl.runs.checkpoints import read_newest_checkpoint as load_newest
 from kungfu_rl.runs.metrics import read_metrics
 
 WORKER = Path(__file__).with_name("dist_worker.py")

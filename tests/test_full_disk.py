@@ -16,7 +16,8 @@ import time
 import pytest
 from test_resume import FRAMES_PER_UPDATE, tiny_flags
 
-from kungfu_rl.runs.checkpoints import CheckpointWriteError, list_checkpoints, load_newest
+from kungfu_rl.runs.checkpoints import CheckpointWriteError, list_checkpoints
+from kungfu_rl.runs.checkpoints import read_newest_checkpoint as load_newest
 from kungfu_rl.runs.checkpoints import save_checkpoint as save
 
 

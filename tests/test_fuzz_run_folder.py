@@ -35,14 +35,9 @@ import torch
 from test_resume import FRAMES_PER_UPDATE, tiny
 
 from kungfu_rl.cli import main
-from kungfu_rl.runs.files import (
-    RunFileError,
-    list_checkpoints,
-    read_checkpoint,
-    read_config,
-    read_eval_record,
-    read_newest_checkpoint,
-)
+from kungfu_rl.runs.checkpoints import list_checkpoints, read_checkpoint, read_newest_checkpoint
+from kungfu_rl.runs.errors import RunFileError
+from kungfu_rl.runs.files import read_config, read_eval_record
 from kungfu_rl.runs.metrics import _parse_rows
 from kungfu_rl.training.launch import train
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kungfu_rl.runs.checkpoints import load_newest
+from kungfu_rl.runs.checkpoints import read_newest_checkpoint as load_newest
 from kungfu_rl.runs.lock import LOCK_FILE, RunLock, RunLocked
 
 FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4

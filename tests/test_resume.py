@@ -17,7 +17,9 @@ from kungfu_rl import Config
 from kungfu_rl.agent.pool import EnvPool
 from kungfu_rl.algo.update import train_on_rollout
 from kungfu_rl.runs import checkpoints as ckpt
-from kungfu_rl.runs.checkpoints import list_checkpoints, load_checkpoint, load_newest
+from kungfu_rl.runs.checkpoints import list_checkpoints
+from kungfu_rl.runs.checkpoints import read_checkpoint as load_checkpoint
+from kungfu_rl.runs.checkpoints import read_newest_checkpoint as load_newest
 from kungfu_rl.runs.metrics import read_metrics
 from kungfu_rl.training.launch import resume, train
 from kungfu_rl.training.trainer import Trainer, TrainingFailed, TrainingInterrupted

@@ -9,8 +9,8 @@ from test_resume import FRAMES_PER_UPDATE, tiny
 
 from kungfu_rl.algo.rewards import ReturnNormalizer, rewards_for_loss
 from kungfu_rl.algo.update import train_on_rollout
-from kungfu_rl.runs.checkpoints import list_checkpoints, load_checkpoint
-from kungfu_rl.runs.files import read_newest_checkpoint
+from kungfu_rl.runs.checkpoints import list_checkpoints, read_newest_checkpoint
+from kungfu_rl.runs.checkpoints import read_checkpoint as load_checkpoint
 from kungfu_rl.training.launch import resume, train
 
 

@@ -15,18 +15,15 @@ import torch
 from kungfu_rl import Config, RecurrentAgent
 from kungfu_rl.cli import main
 from kungfu_rl.config import MAX_SEED, ConfigError
-from kungfu_rl.runs.checkpoints import rng_state, save_checkpoint
-from kungfu_rl.runs.files import (
-    CheckpointError,
-    RunFileError,
+from kungfu_rl.runs.checkpoints import (
     find_checkpoint,
     read_checkpoint,
-    read_config,
-    read_eval_record,
-    read_eval_records,
     read_newest_checkpoint,
-    set_aside,
+    rng_state,
+    save_checkpoint,
 )
+from kungfu_rl.runs.errors import CheckpointError, RunFileError
+from kungfu_rl.runs.files import read_config, read_eval_record, read_eval_records, set_aside
 from kungfu_rl.runs.metrics import COLUMNS, read_metrics, truncate_metrics
 from kungfu_rl.runtime.machine import seed_everything
 

@@ -21,8 +21,9 @@ from pathlib import Path
 import torch
 
 from kungfu_rl.config import Config, flag
-from kungfu_rl.runs.checkpoints import find_checkpoint, load_checkpoint
-from kungfu_rl.runs.loading import PRETRAINED_FILE, load_agent, settle
+from kungfu_rl.runs.checkpoints import find_checkpoint, read_checkpoint
+from kungfu_rl.runs.files import settle
+from kungfu_rl.runs.loading import PRETRAINED_FILE, load_agent
 from kungfu_rl.runtime.machine import pick_device, pick_precision
 from kungfu_rl.runtime.versions import versions
 
@@ -47,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
 
     path = find_checkpoint(args.run)
-    payload = load_checkpoint(path)
+    payload = read_checkpoint(path)
     config = run_config(payload["config"])
     weights = {k: v.float().clone() for k, v in payload["model"].items()}
     PRETRAINED_FILE.parent.mkdir(exist_ok=True)

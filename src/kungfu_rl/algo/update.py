@@ -79,7 +79,7 @@ def train_on_rollout(
     `Rollout.values`, with the same weights as now), spares PPO's update that replay.
     A non-finite loss or gradient skips the step (`loss/skipped` = 1).
     `sync(grads, loss_is_nonfinite) -> any_rank_nonfinite` averages the gradients over the
-    ranks of a distributed run (see `distributed.GradientSync`) before the clip.
+    ranks of a distributed run (see `training.distributed.GradientSync`) before the clip.
     Returns the loss metrics and the gradient norm.
     """
     s = dataclasses.replace(settings or UpdateSettings(), **overrides)

@@ -245,8 +245,8 @@ def given_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from ..config import Config
+    from ..runs.metrics import frames_per_second
     from ..training.launch import resume, train
-    from ..training.progress import frames_per_second
     from ..training.trainer import TrainingFailed, TrainingInterrupted
 
     given = given_settings(args)
@@ -459,7 +459,7 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ..config import ConfigError
-    from ..runs.checkpoints import CheckpointError
+    from ..runs.errors import CheckpointError
 
     try:
         args = build_parser().parse_args(argv)

@@ -29,7 +29,7 @@ LR_SCHEDULES = ("constant", "linear")
 REWARD_MODES = ("scale", "clip", "normalize")
 """How game rewards enter the loss: times --reward-scale; clipped to [-1, 1] (the DQN and
 A2C papers'); or divided by a running standard deviation of each game's discounted return
-(`rewards.ReturnNormalizer`). Scores, evaluations and logs always count raw rewards."""
+(`algo.rewards.ReturnNormalizer`). Scores, evaluations and logs always count raw rewards."""
 MAX_SEED = 2**31 - 1
 """Seeds go to numpy, torch and the emulator; the emulator takes a signed 32-bit int."""
 MAX_NAME_BYTES = 255

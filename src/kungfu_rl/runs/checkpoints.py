@@ -1,28 +1,175 @@
-"""Checkpoints: written atomically, the newest K loadable ones kept.
-
-They are read (`torch.load(weights_only=True)`, every part checked) by `runfiles`, with
-every other file of a run folder; the readers' names below are its.
-"""
+"""Checkpoints: written atomically, the newest K loadable ones kept, read back with every part
+checked (`torch.load(weights_only=True)`, then `payload.check_payload`)."""
 
 from __future__ import annotations
 
+import functools
 import os
+import pickle
 import random
+import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .files import CHECKPOINT_DIR as CHECKPOINT_DIR
-from .files import CheckpointError as CheckpointError
-from .files import checkpoint_order, read_checkpoint, read_newest_checkpoint, set_aside, warn
-from .files import find_checkpoint as find_checkpoint
-from .files import list_checkpoints as list_checkpoints
+from .checks import Damaged
+from .errors import CheckpointError
+from .files import set_aside, warn
+from .payload import check_payload
 
-load_checkpoint = read_checkpoint
-load_newest = read_newest_checkpoint
+CHECKPOINT_DIR = "checkpoints"
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """The run's update-*.pt files by name; which is newest is the update count inside
+    them (`read_newest_checkpoint`), not the name."""
+    return sorted((Path(run_dir) / CHECKPOINT_DIR).glob("update-*.pt"))
+
+
+def read_checkpoint(path: Path, resumable: bool = False) -> dict[str, Any]:
+    """A checkpoint's payload with every part checked, or CheckpointError ("unreadable")
+    naming the file and the first thing wrong with it.
+
+    Loaded with `torch.load(weights_only=True)`: tensors and plain values only, never code.
+    Checked: the config (through `settle`, as the command line's), the weights (the names,
+    shapes and finite values of the network that config builds) and, where present, the
+    counters, the optimizer state, the RNG states and the evaluations. `resumable` also
+    asks for what a resume needs (optimizer, update, frames); the packaged agent holds the
+    weights and the config only.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    payload = _load_plain(path)
+    try:
+        check_payload(payload, resumable)
+    except Damaged as e:
+        raise _unreadable(path, str(e)) from None
+    return payload
+
+
+def read_newest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any], list[tuple[Path, str]]]:
+    """The run's newest resumable checkpoint, newest by the update count it holds (not its
+    file name), and every unreadable one with its reason, to say that it was skipped.
+
+    CheckpointError when the run holds none that reads.
+    """
+    run_dir = Path(run_dir)
+    found = list_checkpoints(run_dir)
+    if not found and (run_dir / "config.json").is_file() and never_saved(run_dir):
+        raise CheckpointError(
+            f"{run_dir} holds no checkpoint: it stopped before its first one; start it anew "
+            f"with kungfu train --runs-dir {run_dir.parent} --run-name {run_dir.name} ..."
+        )
+    if not found:
+        raise CheckpointError(
+            f"{run_dir} holds no checkpoint (looked in {run_dir / CHECKPOINT_DIR})"
+        )
+    newest: tuple[tuple[int, int, str], Path, dict[str, Any]] | None = None
+    skipped: list[tuple[Path, str]] = []
+    for path in found:
+        try:
+            payload = read_checkpoint(path, resumable=True)
+        except CheckpointError as e:
+            skipped.append((path, e.reason))
+            continue
+        order = (payload["update"], payload["frames"], path.name)
+        if newest is None or order > newest[0]:
+            newest = (order, path, payload)
+    if newest is None:
+        raise CheckpointError(
+            f"{run_dir} has no loadable checkpoint ({len(skipped)} unreadable; "
+            f"{skipped[-1][0].name}: {skipped[-1][1]})",
+            skipped=skipped,
+        )
+    return newest[1], newest[2], skipped
+
+
+def never_saved(run_dir: Path) -> bool:
+    """Whether a run folder holds no checkpoint file at all, not even an unreadable one set
+    aside: a start that ended before its first checkpoint, whose name may be used anew."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    return not any(p.is_file() and not p.name.startswith(".tmp-") for p in folder.rglob("*"))
+
+
+def warn_skipped(skipped: list[tuple[Path, str]], using: Path | None = None) -> None:
+    """One warning line per unreadable checkpoint passed over, naming the one used."""
+    for path, why in skipped:
+        warn(f"skipped {path.name}: {why}" + (f"; using {using.name}" if using else ""))
+
+
+def find_checkpoint(run_or_file: Path | str) -> Path:
+    """A checkpoint file as given, or a run folder's newest loadable one (the unreadable
+    ones passed over are named in warnings)."""
+    p = Path(run_or_file)
+    if p.is_file():
+        return p
+    if not p.is_dir():
+        raise CheckpointError(f"no run folder or checkpoint at {p}")
+    path, _, skipped = read_newest_checkpoint(p)
+    warn_skipped(skipped, using=path)
+    return path
+
+
+def checkpoint_order(path: Path) -> tuple[int, int] | str:
+    """(update, frames) of a resumable checkpoint, or why it is unreadable; remembered per
+    file version, so a rotation reads each checkpoint once."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        return e.strerror or str(e)
+    return _order(str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _order(path: str, ino: int, size: int, mtime_ns: int) -> tuple[int, int] | str:
+    try:
+        payload = read_checkpoint(Path(path), resumable=True)
+    except CheckpointError as e:
+        return e.reason
+    return payload["update"], payload["frames"]
+
+
+def _unreadable(path: Path, reason: str) -> CheckpointError:
+    return CheckpointError(f"{path} is unreadable: {reason}", reason=reason)
+
+
+def _load_plain(path: Path) -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's pickle-protocol notice: not the user's
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        reason = f"refused, it holds more than weights ({_torch_reason(e)})"
+        raise _unreadable(path, reason) from None
+    except Exception as e:  # damaged bytes make torch.load raise almost any type
+        raise _unreadable(path, _torch_reason(e)) from None
+
+
+_ADVICE = re.compile(
+    r"weights_only|trusted source|arbitrary code|file an issue|documentation|safe_globals|"
+    r"internal miniz error|high likelihood|not saved properly"
+)
+
+
+def _torch_reason(error: BaseException) -> str:
+    """torch.load's message in a few words, without its advice (never weights_only=False)."""
+    text = str(error)
+    if "legacy .tar format" in text:
+        return "saved in torch's legacy .tar format, not a zip checkpoint"
+    text = text.split("WeightsUnpickler error:", 1)[-1]
+    sentences = [s.strip() for s in re.split(r"(?<=\.)\s+|\n", text) if s.strip()]
+    kept = [s for s in sentences if not _ADVICE.search(s)]
+    name = type(error).__name__
+    return f"{name}: {kept[0][:200].rstrip('.')}" if kept else f"{name}, cut short or damaged"
+
 
 
 class CheckpointWriteError(OSError):

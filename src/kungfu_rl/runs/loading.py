@@ -14,7 +14,9 @@ from ..config import Config, ConfigError
 from ..envs.atari import AtariGame
 from ..envs.games import GameSettings
 from ..runtime.machine import pick_device, pick_precision
-from .files import CHECKPOINT_DIR, CheckpointError, find_checkpoint, read_checkpoint, settle
+from .checkpoints import CHECKPOINT_DIR, find_checkpoint, read_checkpoint
+from .errors import CheckpointError
+from .files import settle
 
 
 def game_settings(config: Config) -> GameSettings:

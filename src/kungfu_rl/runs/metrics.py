@@ -35,6 +35,14 @@ COLUMNS = (
 """Columns this version writes, namespaced as the TensorBoard tags; a blank cell: not measured."""
 
 
+def frames_per_second(frames: float, seconds: float) -> float:
+    """The package's one frames/s: emulator frames per second of wall clock, evaluations
+    and checkpoints included (NaN for no time). Used by the progress bar and lines, the
+    `time/fps` column (over a metrics row's window), the last line and the report (over
+    the whole run)."""
+    return frames / seconds if seconds > 0 else math.nan
+
+
 def _parse_rows(path: Path) -> tuple[list[str], list[list[float]], int]:
     """metrics.csv -> (header, rows of floats with NaN for blank cells, damaged rows skipped).
 

@@ -16,8 +16,10 @@ from typing import Any
 from ..config import Config
 from .metrics import read_metrics
 from .plots import plot_learning_curves
-from ..training.progress import frames_per_second
-from .files import CheckpointError, RunFileError, read_config, read_eval_records, read_newest_checkpoint, warn, warn_skipped
+from .metrics import frames_per_second
+from .errors import CheckpointError, RunFileError
+from .files import read_config, read_eval_records, warn
+from .checkpoints import read_newest_checkpoint, warn_skipped
 from ..runtime.versions import versions
 
 _STYLE = """

@@ -3,7 +3,7 @@
 Under torchrun every rank calls the same function; rank 0 alone touches the run folder and
 tells the others what it decided (or the one-line error that stops them all): the machines
 need share nothing but the network. A run folder has one writer: rank 0 (or the one process)
-holds its lock (runlock.py) while it trains.
+holds its lock (runs/lock.py) while it trains.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RESUMABLE, Config, ConfigError, flag
-from ..runs.checkpoints import CheckpointError, read_newest_checkpoint
-from ..runs.files import RunFileError, never_saved, read_config, set_aside, warn
-from ..runs.loading import settle
+from ..runs.checkpoints import never_saved, read_newest_checkpoint
+from ..runs.errors import CheckpointError, RunFileError
+from ..runs.files import read_config, set_aside, settle, warn, write_config
 from ..runs.lock import RunLock
 from ..runtime.machine import free_space, pick_device
 from .distributed import (
@@ -29,7 +29,7 @@ from .distributed import (
     shutdown,
     world_size_from_env,
 )
-from .trainer import Trainer, TrainingFailed, TrainResult, write_config, write_failed
+from .trainer import Trainer, TrainingFailed, TrainResult, write_failed
 
 JOIN_SETTINGS = ("device", "dist_timeout_s")
 """The settings that form the process group; a resume under torchrun takes them from its

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from typing import TextIO
 
 from tqdm import tqdm
 
-
-def frames_per_second(frames: float, seconds: float) -> float:
-    """The package's one frames/s: emulator frames per second of wall clock, evaluations
-    and checkpoints included (NaN for no time). Used by the progress bar and lines, the
-    `time/fps` column (over a metrics row's window), the last line and the report (over
-    the whole run)."""
-    return frames / seconds if seconds > 0 else math.nan
+from ..runs.metrics import frames_per_second
 
 
 def fmt_frames(frames: float) -> str:

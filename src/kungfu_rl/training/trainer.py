@@ -29,15 +29,16 @@ from ..config import Config
 from ..envs.atari import AtariGame
 from ..play.evaluate import evaluate, save_eval_record, summarize
 from ..runs.checkpoints import (
-    CheckpointError,
     read_newest_checkpoint,
     remove_partial_checkpoints,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
+from ..runs.errors import CheckpointError
+from ..runs.files import write_config
 from ..runs.loading import build_agent, env_factory, restore_agent
-from ..runs.metrics import MetricsLogger, truncate_metrics
+from ..runs.metrics import MetricsLogger, frames_per_second, truncate_metrics
 from ..runs.report import write_report
 from ..runtime.machine import (
     cores,
@@ -55,7 +56,7 @@ from .distributed import (
     gather_lists,
     shutdown,
 )
-from .progress import Progress, fmt_frames, frames_per_second
+from .progress import Progress, fmt_frames
 from .stopping import StopOnSignals
 
 
@@ -129,14 +130,6 @@ class TrainResult:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     agent: RecurrentAgent | None = None
     """The trained agent, for use from Python."""
-
-
-def write_config(run_dir: Path, config: Config) -> None:
-    """run_dir/config.json, atomically (a temporary file renamed over it)."""
-    path = Path(run_dir) / "config.json"
-    tmp = path.with_name(".config.json.tmp")
-    tmp.write_text(config.to_json())
-    os.replace(tmp, path)
 
 
 class _Window:
@@ -293,7 +286,7 @@ class Trainer:
         if "rng" in payload:
             set_rng_state(payload["rng"])
         if self.normalizer is not None and "reward_normalizer" in payload:
-            # checked with the rest of the checkpoint when it was read (runfiles)
+            # checked with the rest of the checkpoint when it was read (runs.payload)
             self.normalizer.load_state_dict(payload["reward_normalizer"])
 
     def _payload(self) -> dict[str, Any]:
