@@ -22,7 +22,8 @@ from kungfu_rl.runs.checkpoints import read_checkpoint as load_checkpoint
 from kungfu_rl.runs.checkpoints import read_newest_checkpoint as load_newest
 from kungfu_rl.runs.metrics import read_metrics
 from kungfu_rl.training.launch import resume, train
-from kungfu_rl.training.trainer import Trainer, TrainingFailed, TrainingInterrupted
+from kungfu_rl.training.outcome import TrainingFailed, TrainingInterrupted
+from kungfu_rl.training.trainer import Trainer
 
 FRAMES_PER_UPDATE = 2 * 4 * 4  # 2 games × 4 steps × frameskip 4
 
@@ -322,7 +323,7 @@ def test_kill_9_at_random_moments_leaves_a_resumable_run(tmp_path, spawn):
 
 
 def test_ctrl_c_during_an_evaluation_loses_no_metrics_row(tmp_path, monkeypatch):
-    import kungfu_rl.training.trainer as trainer_module
+    import kungfu_rl.training.evaluation as trainer_module
 
     real_evaluate = trainer_module.evaluate
 

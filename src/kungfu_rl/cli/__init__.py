@@ -247,7 +247,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from ..config import Config
     from ..runs.metrics import frames_per_second
     from ..training.launch import resume, train
-    from ..training.trainer import TrainingFailed, TrainingInterrupted
+    from ..training.outcome import TrainingFailed, TrainingInterrupted
 
     given = given_settings(args)
     try:

@@ -171,7 +171,6 @@ def _torch_reason(error: BaseException) -> str:
     return f"{name}: {kept[0][:200].rstrip('.')}" if kept else f"{name}, cut short or damaged"
 
 
-
 class CheckpointWriteError(OSError):
     """A checkpoint that could not be written: a full disk, a read-only or vanished folder.
 

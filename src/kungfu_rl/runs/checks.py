@@ -17,7 +17,6 @@ class Damaged(Exception):
     """What is wrong inside a file; the reader adds the file's name."""
 
 
-
 def tensor(
     value: Any, what: str, shape: tuple[int, ...] | None = None, bound: float = math.inf
 ) -> torch.Tensor:
@@ -55,4 +54,3 @@ def real(value: Any, what: str, low: float = 0.0, high: float = math.inf) -> flo
 def shown(value: Any) -> str:
     text = repr(value) if not isinstance(value, torch.Tensor) else f"a tensor {value.dtype}"
     return text if len(text) <= 40 else text[:37] + "..."
-

@@ -27,4 +27,3 @@ class CheckpointError(ValueError):
 
 class RunFileError(ConfigError):
     """A run folder's config.json or eval record that is missing or damaged (one line)."""
-

@@ -72,14 +72,13 @@ def read_config(run_dir: Path) -> Config:
         raise RunFileError(f"{path} is unreadable: {e}") from None
 
 
-
-
 def write_config(run_dir: Path, config: Config) -> None:
     """run_dir/config.json, atomically (a temporary file renamed over it)."""
     path = Path(run_dir) / "config.json"
     tmp = path.with_name(".config.json.tmp")
     tmp.write_text(config.to_json())
     os.replace(tmp, path)
+
 
 def _read_json(path: Path) -> Any:
     """A small JSON file's value; Damaged if it is missing, too large, not UTF-8 or not JSON."""

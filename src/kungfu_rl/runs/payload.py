@@ -103,7 +103,6 @@ def _check_model(model: dict[Any, Any], expected: dict[str, tuple[int, ...]]) ->
         tensor(value, f"weight {name}", bound=MAX_WEIGHT)
 
 
-
 def _check_adam(state: Any, param_shapes: tuple[tuple[int, ...], ...]) -> None:
     """The optimizer state is what `torch.optim.Adam(agent.parameters()).state_dict()` gives
     for this network: one parameter group over every parameter, moments of their shapes."""
@@ -191,4 +190,3 @@ def _check_evaluations(evaluations: Any) -> None:
         whole(e.get("frames"), "evaluation frames", MAX_COUNT)
         for key in ("mean", "median", "min", "max"):
             real(e.get(key), f"evaluation {key}", low=-math.inf)
-

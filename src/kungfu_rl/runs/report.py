@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from .metrics import read_metrics
-from .plots import plot_learning_curves
-from .metrics import frames_per_second
+from ..runtime.versions import versions
+from .checkpoints import read_newest_checkpoint, warn_skipped
 from .errors import CheckpointError, RunFileError
 from .files import read_config, read_eval_records, warn
-from .checkpoints import read_newest_checkpoint, warn_skipped
-from ..runtime.versions import versions
+from .metrics import frames_per_second, read_metrics
+from .plots import plot_learning_curves
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px;

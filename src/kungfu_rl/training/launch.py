@@ -29,7 +29,8 @@ from .distributed import (
     shutdown,
     world_size_from_env,
 )
-from .trainer import Trainer, TrainingFailed, TrainResult, write_failed
+from .outcome import TrainingFailed, TrainResult, write_failed
+from .trainer import Trainer
 
 JOIN_SETTINGS = ("device", "dist_timeout_s")
 """The settings that form the process group; a resume under torchrun takes them from its

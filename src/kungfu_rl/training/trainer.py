@@ -1,48 +1,39 @@
 """The training loop: play a rollout of every game, update, evaluate, log, checkpoint.
 
 `launch.py` starts a run or resumes one and hands it a `Trainer`; this module holds what a
-run does once it has one.
+run does once it has one. What it saves and restores is `state.py`'s, how it evaluates
+`evaluation.py`'s, how it ends `outcome.py`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..agent.networks import RecurrentAgent
 from ..agent.pool import EnvPool
 from ..algo.rewards import ReturnNormalizer
 from ..algo.update import train_on_rollout
 from ..config import Config
 from ..envs.atari import AtariGame
-from ..play.evaluate import evaluate, save_eval_record, summarize
 from ..runs.checkpoints import (
-    read_newest_checkpoint,
     remove_partial_checkpoints,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
 )
-from ..runs.errors import CheckpointError
 from ..runs.files import write_config
-from ..runs.loading import build_agent, env_factory, restore_agent
+from ..runs.loading import build_agent, env_factory
 from ..runs.metrics import MetricsLogger, frames_per_second, truncate_metrics
 from ..runs.report import write_report
 from ..runtime.machine import (
     cores,
-    free_space,
     pick_device,
     pick_precision,
     seed_everything,
@@ -56,55 +47,17 @@ from .distributed import (
     gather_lists,
     shutdown,
 )
-from .progress import Progress, fmt_frames
+from .evaluation import EvaluationDuringTraining
+from .outcome import TrainingFailed, TrainingInterrupted, TrainResult, newest_checkpoint
+from .progress import Progress
+from .state import SavedState
 from .stopping import StopOnSignals
-
-
-class TrainingInterrupted(Exception):
-    """Ctrl-C or SIGTERM stopped training; a checkpoint was written first."""
-
-    def __init__(self, run_dir: Path, checkpoint: Path, signum: int):
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; checkpoint {checkpoint}")
-        self.run_dir = run_dir
-        self.checkpoint = checkpoint
-        self.signum = signum
-
-
-class TrainingFailed(Exception):
-    """Training cannot go on: non-finite updates (exit code 1), or a checkpoint that cannot be
-    written, a full disk say (exit code 2); the last good checkpoint is left as it was."""
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def write_failed(error: OSError, run_dir: Path, what: str = "files") -> TrainingFailed:
-    """A write into the run folder failed: a full disk, a file-size limit, a read-only or
-    vanished folder. One line naming the folder, its free space and the newest checkpoint
-    (atomic saves leave it as it was); exit code 2, like every error a user can fix."""
-    where = Path(os.fsdecode(error.filename)) if error.filename else Path(run_dir)  # or bytes
-    newest = newest_checkpoint(run_dir)
-    kept = f"the newest checkpoint, {newest}, is intact" if newest else "no checkpoint is on disk"
-    return TrainingFailed(
-        f"could not write {what} in {where}: {error.strerror or error} "
-        f"({free_space(where)} free there); {kept}",
-        exit_code=2,
-    )
-
-
-def newest_checkpoint(run_dir: Path) -> Path | None:
-    """The run's newest loadable checkpoint by the update count it holds, if any."""
-    try:
-        return read_newest_checkpoint(run_dir)[0]
-    except CheckpointError:
-        return None
 
 
 def _quiet_writer_threads() -> None:
     """TensorBoard writes its events from a thread of its own; a write that fails there (a
     full disk) is raised again at the trainer's next flush and reported as one line, so the
-    thread's own traceback is left out. Other threads' errors are reported as before."""
+    thread's own traceback is left out. Other threads' errors are reported as usual."""
     previous = threading.excepthook
     if getattr(previous, "quiets_writer_threads", False):
         return
@@ -116,20 +69,6 @@ def _quiet_writer_threads() -> None:
 
     hook.quiets_writer_threads = True  # type: ignore[attr-defined]
     threading.excepthook = hook
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    config: Config
-    is_main: bool
-    """False on the ranks of a distributed run other than 0, which wrote nothing."""
-    updates: int
-    frames: int
-    wall_time_s: float
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
-    agent: RecurrentAgent | None = None
-    """The trained agent, for use from Python."""
 
 
 class _Window:
@@ -183,7 +122,7 @@ class _NullLogger:
         pass
 
 
-class Trainer:
+class Trainer(SavedState, EvaluationDuringTraining):
     """One training run: its agent, optimizer, games, counters, logs and checkpoints.
 
     In a distributed run every rank has a Trainer with its own games; rank 0 alone writes.
@@ -270,66 +209,6 @@ class Trainer:
             acting_threads=config.acting_threads or None,
         )
 
-    # --- state: restore, save ------------------------------------------------------------
-
-    def _restore(self, payload: dict[str, Any]) -> None:
-        restore_agent(self.agent, payload, self.run_dir)
-        try:
-            self.optimizer.load_state_dict(payload["optimizer"])
-        except (RuntimeError, ValueError, KeyError, TypeError) as e:
-            raise CheckpointError(f"the checkpoint's optimizer state does not fit ({e})") from None
-        self.update = int(payload["update"])
-        self.frames = int(payload["frames"])
-        self.elapsed_before = float(payload.get("elapsed_s", 0.0))
-        self.evaluations = list(payload.get("evaluations", []))
-        self.best_eval = max((e["mean"] for e in self.evaluations), default=-math.inf)
-        if "rng" in payload:
-            set_rng_state(payload["rng"])
-        if self.normalizer is not None and "reward_normalizer" in payload:
-            # checked with the rest of the checkpoint when it was read (runs.payload)
-            self.normalizer.load_state_dict(payload["reward_normalizer"])
-
-    def _payload(self) -> dict[str, Any]:
-        return {
-            "model": self.agent.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "update": self.update,
-            "frames": self.frames,
-            "elapsed_s": self.elapsed(),
-            "config": self.config.to_json(),
-            "rng": rng_state(),
-            "evaluations": [dict(e) for e in self.evaluations],
-            "world_size": self.dist.world_size,
-            **({"reward_normalizer": self.normalizer.state_dict()} if self.normalizer else {}),
-        }
-
-    def elapsed(self) -> float:
-        """Seconds this run has trained, over all its sessions (frozen once training ends,
-        so that the final checkpoint, the report and the last line tell one time)."""
-        if self._stopped_at is not None:
-            return self._stopped_at
-        return self.elapsed_before + time.perf_counter() - self._start
-
-    def checkpoint(self, name: str | None = None) -> Path | None:
-        """Save (rank 0 only); a failure to write stops training with the old one intact."""
-        if not self.dist.is_main:
-            return None
-        try:
-            path = save_checkpoint(
-                self._payload(), self.run_dir, self.update, self.config.keep_checkpoints, name
-            )
-        except OSError as e:  # CheckpointWriteError: the temporary file is gone already
-            raise write_failed(e, self.run_dir, "a checkpoint") from None
-        if name is None:
-            self.last_checkpoint = path
-            self.last_checkpoint_time = time.monotonic()
-        return path
-
-    def _checkpoint_due(self) -> bool:
-        c = self.config
-        by_minutes = time.monotonic() - self.last_checkpoint_time >= c.checkpoint_minutes * 60
-        return self.update % c.checkpoint_every == 0 or by_minutes
-
     # --- one iteration ---------------------------------------------------------------------
 
     def iterate(self, sync: GradientSync | None = None) -> dict[str, float]:
@@ -375,56 +254,7 @@ class Trainer:
                 f"{self.update + 1}; stopped. Last good checkpoint: {kept}"
             )
 
-    # --- evaluation and metrics -------------------------------------------------------------
-
-    def _evaluate(self, stop: StopOnSignals, final: bool = False) -> None:
-        """Full games, shared out over the ranks; rank 0 logs them and keeps best.pt.
-
-        The final evaluation of a single-process run also records the games and keeps the
-        best and the worst one's video for the report (videos/final-<update>/).
-        """
-        games = len(range(self.dist.rank, self.config.eval_games, self.dist.world_size))
-        video_dir = None
-        if final and not self.dist.enabled:
-            video_dir = self.run_dir / "videos" / f"final-{self.update:09d}"
-        self.progress.say(
-            f"evaluating on {self.config.eval_games} full games at {fmt_frames(self.frames)} "
-            "frames ..."
-        )
-        self.agent.eval()
-        # Alone, a signal drops the evaluation at once; in a distributed run every rank
-        # must reach the next all-reduce, so the evaluation finishes first.
-        stop.urgent = not self.dist.enabled
-        try:
-            scores = evaluate(self.agent, self.eval_env, games, video_dir=video_dir)
-        finally:
-            stop.urgent = False
-            self.agent.train()
-        scores = gather_lists(self.dist, scores)
-        stats = summarize(scores)
-        self.evaluations.append({"update": self.update, "frames": self.frames, **stats})
-        for k, v in stats.items():
-            self.logger.record(f"eval/score_{k}", v)
-        self.progress.say(
-            f"evaluation at {fmt_frames(self.frames)} frames: mean {stats['mean']:,.0f} "
-            f"(median {stats['median']:,.0f}, {stats['min']:,.0f}–{stats['max']:,.0f})"
-        )
-        self.progress.update(self.frames, eval=f"{stats['mean']:,.0f}")
-        if final and self.dist.is_main:
-            save_eval_record(
-                self.run_dir,
-                f"final-{self.update:09d}",
-                scores,
-                video_dir,
-                keep_videos="best-worst",
-                update=self.update,
-                frames=self.frames,
-                game=self.config.game,
-                sticky_actions=self.config.sticky_actions,
-            )
-        if stats["mean"] > self.best_eval:
-            self.best_eval = stats["mean"]
-            self.checkpoint(name="best.pt")
+    # --- metrics ---------------------------------------------------------------------------
 
     def _write_metrics(self, window: _Window) -> None:
         """One metrics row of every rank's window (rank 0 writes it); the window starts anew."""
@@ -440,7 +270,7 @@ class Trainer:
         """What is due after an update: an evaluation, a metrics row, a checkpoint."""
         c = self.config
         last = self.frames >= c.frames
-        evaluate_now = c.eval_every and (self.update % c.eval_every == 0 or last)
+        evaluate_now = self._evaluation_due(last)
         if evaluate_now:
             self._evaluate(stop, final=last)
         if self.update % c.log_every == 0 or last or evaluate_now:
