@@ -22,6 +22,12 @@ The adaptations (also listed in docs/peers.md):
    read-only properties with the same values.
 6. Each finished game's score is also written as ``frames,score`` to ``--curve-csv`` (the
    script prints it only to stdout and TensorBoard).
+7. ``--checkpoint PATH`` saves the network, Adam, the iteration and the random states every
+   20 iterations (write, then rename) and resumes from PATH when it exists, so that a run
+   longer than one sitting of this machine can be continued; at a resume the curve keeps
+   the games that had ended by the checkpoint. The games start afresh at a resume
+   (envpool's emulators cannot be saved): the games under way then are left out of the
+   curve.
 """
 
 from __future__ import annotations
@@ -61,20 +67,51 @@ REPLACEMENTS: list[tuple[str, str]] = [
         "    num_iterations: int = 0\n",
         "    num_iterations: int = 0\n"
         '    stop_frames: int = 0\n    """stop after this many game frames (0: never early)"""\n'
-        '    curve_csv: str = ""\n    """write frames,score of each finished game here"""\n',
+        '    curve_csv: str = ""\n    """write frames,score of each finished game here"""\n'
+        '    checkpoint: str = ""\n    """save here every 20 iterations; resume from it"""\n',
     ),
     (
         "    for iteration in range(1, args.num_iterations + 1):\n",
-        '    curve = open(args.curve_csv, "w", buffering=1) if args.curve_csv else None\n'
-        '    if curve:\n        curve.write("frames,score\\n")\n'
-        "    for iteration in range(1, args.num_iterations + 1):\n"
-        "        if args.stop_frames and global_step * 4 >= args.stop_frames:\n            break\n",
+        "    first_iteration = 1\n"
+        "    if args.checkpoint and os.path.exists(args.checkpoint):\n"
+        "        saved = torch.load(args.checkpoint, weights_only=False)\n"
+        "        agent.load_state_dict(saved['agent'])\n"
+        "        optimizer.load_state_dict(saved['optimizer'])\n"
+        "        first_iteration, global_step = saved['iteration'] + 1, saved['global_step']\n"
+        "        random.setstate(saved['random'])\n"
+        "        np.random.set_state(saved['numpy'])\n"
+        "        torch.set_rng_state(saved['torch'])\n"
+        "        print(f'resumed at global_step={global_step}')\n"
+        "    curve = None\n"
+        "    if args.curve_csv:\n"
+        "        kept = []\n"
+        "        if first_iteration > 1 and os.path.exists(args.curve_csv):\n"
+        "            rows = open(args.curve_csv).read().splitlines()[1:]\n"
+        "            kept = [r for r in rows if int(r.split(',')[0]) <= global_step * 4]\n"
+        "        curve = open(args.curve_csv, 'w', buffering=1)\n"
+        "        curve.write('frames,score\\n' + ''.join(r + '\\n' for r in kept))\n"
+        "    for iteration in range(first_iteration, args.num_iterations + 1):\n"
+        "        if args.stop_frames and global_step * 4 >= args.stop_frames:\n"
+        "            break\n",
     ),
     (
         '                    avg_returns.append(info["r"][idx])\n',
         '                    avg_returns.append(info["r"][idx])\n'
         "                    if curve:\n"
         "                        curve.write(f\"{global_step * 4},{info['r'][idx]}\\n\")\n",
+    ),
+    (
+        '        writer.add_scalar("charts/SPS", int(global_step / (time.time() - start_time)),'
+        " global_step)\n",
+        '        writer.add_scalar("charts/SPS", int(global_step / (time.time() - start_time)),'
+        " global_step)\n"
+        "        if args.checkpoint and iteration % 20 == 0:\n"
+        "            state = {'agent': agent.state_dict(), 'optimizer': optimizer.state_dict(),\n"
+        "                     'iteration': iteration, 'global_step': global_step,\n"
+        "                     'random': random.getstate(), 'numpy': np.random.get_state(),\n"
+        "                     'torch': torch.get_rng_state()}\n"
+        "            torch.save(state, args.checkpoint + '.tmp')\n"
+        "            os.replace(args.checkpoint + '.tmp', args.checkpoint)\n",
     ),
 ]
 

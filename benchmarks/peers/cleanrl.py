@@ -91,9 +91,13 @@ def summarise(games: list[tuple[int, float]], every: int = 100_000) -> list[dict
 
 
 def run(scratch: Path, seed: int, frames: int, out: Path) -> None:
-    """Train the adapted script for `frames` game frames; write the result JSON to `out`."""
+    """Train the adapted script for `frames` game frames; write the result JSON to `out`.
+
+    The same command again after a stop resumes from the run's checkpoint in `scratch`;
+    the training time adds up over the sittings (kept beside the checkpoint)."""
     csv = out.with_suffix(".csv")
     out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint, wall_file = scratch / f"{out.stem}.ck", scratch / f"{out.stem}.wall_s"
     args = [
         "--seed",
         str(seed),
@@ -103,18 +107,26 @@ def run(scratch: Path, seed: int, frames: int, out: Path) -> None:
         str(frames),
         "--curve-csv",
         str(csv.resolve()),
+        "--checkpoint",
+        str(checkpoint.resolve()),
         "--no-cuda",
     ]
+    before = float(wall_file.read_text()) if wall_file.exists() else 0.0
     start = time.time()
-    with open(out.with_suffix(".log"), "w") as log:
-        subprocess.run(
+    with open(out.with_suffix(".log"), "a") as log:
+        done = subprocess.run(
             [str(scratch / "venv" / "bin" / "python"), "ppo_atari_envpool.py", *args],
             cwd=scratch,
             stdout=log,
             stderr=subprocess.STDOUT,
-            check=True,
         )
-    record(scratch, csv, seed, frames, time.time() - start, out)
+    wall_file.write_text(str(before + time.time() - start))
+    if done.returncode != 0:
+        raise SystemExit(
+            f"cleanrl.py: the run stopped (exit {done.returncode}); run it again "
+            "to resume from its checkpoint"
+        )
+    record(scratch, csv, seed, frames, before + time.time() - start, out)
 
 
 def record(scratch: Path, csv: Path, seed: int, frames: int, wall_s: float, out: Path) -> None:
