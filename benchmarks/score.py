@@ -197,7 +197,7 @@ def settings_that_differ(configs: list[dict]) -> str:
 def planned_config(train_args: list[str]) -> dict:
     """The settings `kungfu train *train_args` would run with, as config.json records them
     (less what is resolved as it starts: HOW_IT_RAN's machine settings)."""
-    from kungfu_rl.cli import UsageError, build_parser, given_settings
+    from kungfu_rl.cli.parser import UsageError, build_parser, given_settings
     from kungfu_rl.config import Config, ConfigError
 
     try:

@@ -154,7 +154,7 @@ def test_eval_pretrained_works_like_any_run_and_keeps_every_record(tmp_path):
 def test_two_eval_records_in_one_second_get_two_names(tmp_path, monkeypatch):
     import datetime as dt
 
-    from kungfu_rl import cli
+    from kungfu_rl.cli import play as cli
 
     class Frozen(dt.datetime):
         @classmethod

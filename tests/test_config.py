@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kungfu_rl.cli import build_parser
+from kungfu_rl.cli.parser import build_parser
 from kungfu_rl.config import PRESETS, RESUMABLE, Config, ConfigError, flag, spec_of
 from kungfu_rl.runs import loading
 from kungfu_rl.runtime import machine

@@ -1,8 +1,12 @@
-"""The versions a result was produced with, for every JSON and report that holds one."""
+"""The package's version, and the versions a result was produced with, for every JSON and
+report that holds one."""
 
 from __future__ import annotations
 
 import platform
+
+__version__ = "0.1.0"
+"""kungfu_rl's version (pyproject.toml's); the package's own `kungfu_rl.__version__`."""
 
 
 def versions() -> dict[str, str]:
@@ -10,8 +14,6 @@ def versions() -> dict[str, str]:
     import gymnasium
     import numpy
     import torch
-
-    from .. import __version__
 
     return {
         "kungfu_rl": __version__,
