@@ -90,6 +90,28 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@contextlib.contextmanager
+def fork_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """python's, numpy's and torch's RNGs (the CPU's, and `device`'s if it is a GPU) seeded
+    with `seed` for the block and put back as they were after it, however it ends: what the
+    block draws leaves every stream outside it where it was."""
+    python, numpy = random.getstate(), np.random.get_state()
+    cuda = [device] if device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            seed %= 2**32
+            random.seed(seed)
+            np.random.seed(seed)
+            torch.default_generator.manual_seed(seed)
+            if cuda:
+                with torch.cuda.device(device):
+                    torch.cuda.manual_seed(seed)  # this device's alone: the others are not forked
+            yield
+    finally:
+        random.setstate(python)
+        np.random.set_state(numpy)
+
+
 def free_space(path: Path | str) -> str:
     """Free space on the disk that holds `path` (or its nearest existing parent), as text:
     "3.2 MB"; "unknown" where even that cannot be read."""

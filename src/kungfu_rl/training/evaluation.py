@@ -1,20 +1,48 @@
 """Evaluation during training: full games every --eval-every updates and at the end, shared
 out over the ranks; the best evaluation's weights kept as best.pt, the final one's games
-recorded with the best and the worst one's video."""
+recorded with the best and the worst one's video.
+
+Each evaluation is seeded from the run's seed and the update: its games and its action
+sampling are the same whenever a run with that seed evaluates after that update, and
+training's random streams are put back as they were after it, so that a run trains the same
+with or without evaluations.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from ..agent.networks import RecurrentAgent
 from ..config import Config
 from ..envs.atari import AtariGame
 from ..play.evaluate import evaluate, save_eval_record, summarize
 from ..runs.metrics import MetricsLogger
+from ..runtime.machine import fork_rng
 from .distributed import DistInfo, gather_lists
 from .progress import Progress, fmt_frames
 from .stopping import StopOnSignals
+
+
+def evaluation_seeds(seed: int, update: int, rank: int = 0) -> tuple[int, int]:
+    """(the first game's seed, the action sampling's seed) of the evaluation after `update`
+    of a run seeded `seed`, on rank `rank`. Game j of the evaluation is seeded with the first
+    seed + j, on whichever rank plays it; each rank samples its actions from its own seed.
+    numpy's SeedSequence mixes the numbers, so that no evaluation seed is a training one
+    (the run's seed plus a count)."""
+    games = np.random.SeedSequence([seed, update, 0]).generate_state(1)[0]
+    sampling = np.random.SeedSequence([seed, update, 1, rank]).generate_state(1)[0]
+    return int(games) % 2**30, int(sampling)
+
+
+def share(n_games: int, rank: int, world_size: int) -> range:
+    """The games rank `rank` plays of an evaluation of `n_games`: one run of consecutive
+    games, the ranks' runs in rank order, sizes differing by at most one."""
+    start = rank * (n_games // world_size) + min(rank, n_games % world_size)
+    return range(start, start + len(range(rank, n_games, world_size)))
 
 
 class EvaluationDuringTraining:
@@ -22,6 +50,7 @@ class EvaluationDuringTraining:
     written with `SavedState.checkpoint`."""
 
     agent: RecurrentAgent
+    device: torch.device
     config: Config
     dist: DistInfo
     run_dir: Path
@@ -42,9 +71,11 @@ class EvaluationDuringTraining:
         """Full games, shared out over the ranks; rank 0 logs them and keeps best.pt.
 
         The final evaluation of a single-process run also records the games and keeps the
-        best and the worst one's video for the report (videos/final-<update>/).
+        best and the worst one's video for the report (videos/final-<update>/). Seeded by
+        `evaluation_seeds`; the random streams of training are untouched by it.
         """
-        games = len(range(self.dist.rank, self.config.eval_games, self.dist.world_size))
+        games = share(self.config.eval_games, self.dist.rank, self.dist.world_size)
+        first_seed, sampling_seed = evaluation_seeds(self.config.seed, self.update, self.dist.rank)
         video_dir = None
         if final and not self.dist.enabled:
             video_dir = self.run_dir / "videos" / f"final-{self.update:09d}"
@@ -57,7 +88,14 @@ class EvaluationDuringTraining:
         # must reach the next all-reduce, so the evaluation finishes first.
         stop.urgent = not self.dist.enabled
         try:
-            scores = evaluate(self.agent, self.eval_env, games, video_dir=video_dir)
+            with fork_rng(sampling_seed, self.device):
+                scores = evaluate(
+                    self.agent,
+                    self.eval_env,
+                    len(games),
+                    seed=first_seed + games.start,
+                    video_dir=video_dir,
+                )
         finally:
             stop.urgent = False
             self.agent.train()
