@@ -10,6 +10,7 @@ import random
 import re
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,9 @@ def read_newest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any], list[tu
             f"with kungfu train --runs-dir {run_dir.parent} --run-name {run_dir.name} ..."
         )
     if not found:
+        what = "" if (run_dir / "config.json").is_file() else "it is not a run folder: "
         raise CheckpointError(
-            f"{run_dir} holds no checkpoint (looked in {run_dir / CHECKPOINT_DIR})"
+            f"{run_dir} holds no checkpoint ({what}nothing in {run_dir / CHECKPOINT_DIR})"
         )
     newest: tuple[tuple[int, int, str], Path, dict[str, Any]] | None = None
     skipped: list[tuple[Path, str]] = []
@@ -142,6 +144,9 @@ def _unreadable(path: Path, reason: str) -> CheckpointError:
 
 
 def _load_plain(path: Path) -> Any:
+    not_one = _not_torch_file(path)
+    if not_one:
+        raise _unreadable(path, f"it is not a checkpoint ({not_one})")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's pickle-protocol notice: not the user's
@@ -151,6 +156,41 @@ def _load_plain(path: Path) -> Any:
         raise _unreadable(path, reason) from None
     except Exception as e:  # damaged bytes make torch.load raise almost any type
         raise _unreadable(path, _torch_reason(e)) from None
+
+
+_ZIP, _PICKLE, _TAR = b"PK\x03\x04", b"\x80", b"ustar"
+
+
+def _not_torch_file(path: Path) -> str | None:
+    """What `path` is, in a few words, if its first bytes are none that torch.save writes
+    (a zip, or the legacy pickle or .tar); None where torch.load should judge it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return None  # torch.load meets the same error and words it
+    if head.startswith(_ZIP):
+        return None if _torch_zip(path) else "a zip file without torch's data.pkl"
+    if head.startswith(_PICKLE) or head[257:262] == _TAR:
+        return None
+    if not head:
+        return "an empty file"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""  # binary, or UTF-8 cut inside a character: judged as binary
+    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return "a text file; torch.save writes zip files"
+    return "its first bytes are not those of a file torch.save writes"
+
+
+def _torch_zip(path: Path) -> bool:
+    """Whether a zip file holds torch's data.pkl, or cannot be listed (torch.load words it)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(name.endswith("/data.pkl") for name in z.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return True
 
 
 _ADVICE = re.compile(
