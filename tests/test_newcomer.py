@@ -42,3 +42,24 @@ def test_what_is_not_a_checkpoint_gets_one_line_and_exit_2(tmp_path, capsys, com
         [line] = err.strip().splitlines()
         assert line.startswith("kungfu: error: ") and words in line, (path, line)
         assert "Error:" not in line and "list index" not in line, line  # no Python error
+
+
+def help_of(capsys, monkeypatch, *argv) -> str:
+    """`kungfu ARGV --help` as printed, its lines joined back into one (printed wide, so
+    that no word is broken at a hyphen)."""
+    monkeypatch.setenv("COLUMNS", "2000")
+    with pytest.raises(SystemExit) as end:
+        main([*argv, "--help"])
+    assert end.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_train_help_says_what_each_preset_is(capsys, monkeypatch):
+    from kungfu_rl.config.presets import PRESET_HELP, PRESETS
+
+    assert set(PRESETS) <= set(PRESET_HELP), "a preset without its few words in PRESET_HELP"
+    shown = help_of(capsys, monkeypatch, "train")
+    assert "none: the defaults" in shown
+    for name in PRESETS:
+        words = " ".join(PRESET_HELP[name].split())
+        assert f"{name}: {words}" in shown, name

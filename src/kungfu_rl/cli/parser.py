@@ -60,6 +60,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         default = "" if f.default in ("", None) else f" (default: {f.default})"
         bounds = "" if spec.choices or not spec.describe_bounds() else spec.describe_bounds()
         help_text = spec.help + default + (f"; {bounds}" if bounds else "")
+        if f.name == "preset":
+            help_text += ". " + _presets_described()
         if str(f.type) == "bool":
             group.add_argument(
                 flag(f.name),
@@ -77,6 +79,14 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             help=help_text,
             metavar=None if spec.choices else _NAMED_METAVARS.get(f.name, _METAVARS[str(f.type)]),
         )
+
+
+def _presets_described() -> str:
+    """Every preset by name, with its few words from PRESET_HELP."""
+    from ..config.presets import PRESET_HELP, PRESETS
+
+    named = [f"{name}: {PRESET_HELP.get(name, 'see PRESETS')}" for name in PRESETS]
+    return "; ".join(["none: the defaults", *named])
 
 
 def whole_number(text: str) -> int:

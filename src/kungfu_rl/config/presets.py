@@ -39,3 +39,11 @@ SETTINGS_ADDED: dict[str, Any] = {
 used. A config.json that lacks one is read as this value, not as the current default, so
 that changing a default does not change how an existing run (or the packaged agent) is
 rebuilt."""
+
+
+PRESET_HELP: dict[str, str] = {
+    "long": "40M frames, lr 5e-4 falling linearly to 0, one actor-critic step per rollout "
+    "(the suite's 40M-frame table)",
+}
+"""Each preset in a few words, for `kungfu train --help`; a preset added to PRESETS is
+described here."""
