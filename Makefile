@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 FRAMES ?= 10000000
 
-.PHONY: setup train test test-slow test-browser browser-deps lint format clean
+.PHONY: setup train test test-slow test-browser browser-deps lint format measured-games render clean
 
 $(BIN)/kungfu: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,18 @@ test-browser: browser-deps
 browser-deps: setup
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 	$(BIN)/pip install --quiet "playwright>=1.40"
+
+# the table `kungfu games` reads (it ships in the wheel), from benchmarks/results/suite/*.json;
+# no benchmark writes it
+measured-games: setup
+	$(BIN)/python benchmarks/render/measured_games.py --write
+
+# every generated page and table, from the committed result JSONs alone
+render: measured-games
+	$(BIN)/python benchmarks/render/suite_page.py --write
+	$(BIN)/python benchmarks/render/readme_tables.py --write
+	$(BIN)/python benchmarks/render/results_table.py --write
+	$(BIN)/python benchmarks/render/peers_table.py --write
 
 format: setup
 	$(BIN)/ruff format src tests benchmarks tools notebooks

@@ -1,8 +1,8 @@
-"""What the network alone costs per agent step: today's agent against the published agents'.
+"""What the network alone costs per agent step: the defaults' agent against the published agents'.
 
     python benchmarks/network_cost.py --seconds 10 --out benchmarks/results/network_cost.json
 
-The suite's 40M-frame target (issue 18: 10M agent steps in 60 minutes on two cores) leaves
+The suite's 40M-frame target (10M agent steps in 60 minutes on two cores) leaves
 the network whatever the emulator does not take. This times, with nothing else running and
 both cores given to torch, the network's share of one training iteration of 32 games × 20
 steps: acting (a forward pass, no gradients, on each half of the games, as the trainer acts)
@@ -13,7 +13,7 @@ preprocessing, no GAE: the figures are a floor under any training run with that 
 
 Networks (each timed with float32 convs and, where this CPU computes bfloat16 natively, with
 bfloat16 ones, as `--precision` would run them; the faster one is the network's figure):
-- `ours`: today's defaults, `RecurrentAgent` on one 42×42 frame (3 convs of 32, dense 128,
+- `ours`: the defaults, `RecurrentAgent` on one 42×42 frame (3 convs of 32, dense 128,
   LSTM 128);
 - `ours-84`: the same with `--frame-size 84` (the first conv takes the 2×2-folded frame);
 - `nature`: the network of the DQN, A2C and PPO papers and of SLM-Lab's and CleanRL's Atari
@@ -29,21 +29,25 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from bench_report import write_report
 from torch import nn
 
+if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.runner import write_report
 from kungfu_rl.agent.networks import RecurrentAgent
 from kungfu_rl.algo.loss import actor_critic_loss
 from kungfu_rl.runtime.machine import cores, native_bf16
 
 N_GAMES, ROLLOUT_LEN, N_ACTIONS = 32, 20, 14
-"""Today's defaults: 32 games, 20 steps per update; Kung-Fu's 14 actions (the heads' size
+"""The defaults: 32 games, 20 steps per update; Kung-Fu's 14 actions (the heads' size
 does not move the cost)."""
 AGENT_STEPS_40M = 10_000_000
 """40M emulator frames at frameskip 4."""

@@ -15,12 +15,16 @@ import argparse
 import cProfile
 import os
 import pstats
+import sys
 import time
 from pathlib import Path
 
 import torch
-from bench_report import write_report
 
+if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.runner import write_report
 from kungfu_rl.config import Config
 from kungfu_rl.training.trainer import Trainer
 

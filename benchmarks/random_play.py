@@ -9,11 +9,14 @@ lives, raw game score), prints mean/median/min/max and writes them as JSON.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from bench_report import write_report
+if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.runner import write_report
 from kungfu_rl.envs.atari import make_env
 from kungfu_rl.play.evaluate import summarize
 

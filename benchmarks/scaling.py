@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_report import write_report
+if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kungfu_rl.runs.metrics import read_metrics
+from benchmarks.runner import kungfu, steady_rate, write_report
 
 
 def train(processes: int, frames: int, n_games: int, threads: int, runs: Path) -> dict:
@@ -45,7 +45,7 @@ def train(processes: int, frames: int, n_games: int, threads: int, runs: Path) -
         str(threads),
     ]
     if processes == 1:
-        cmd = [sys.executable, "-m", "kungfu_rl", *flags]
+        cmd = kungfu(*flags)
     else:
         cmd = [
             sys.executable,
@@ -61,14 +61,12 @@ def train(processes: int, frames: int, n_games: int, threads: int, runs: Path) -
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    fps = [f for f in read_metrics(runs / name / "metrics.csv")["time/fps"] if f == f]
-    steady = fps[len(fps) // 4 :]  # the first quarter warms up
     return {
         "processes": processes,
         "games_per_process": n_games,
         "threads_per_process": threads,
         "frames": frames,
-        "frames_per_s": statistics.median(steady),
+        "frames_per_s": steady_rate(runs / name / "metrics.csv"),
         "wall_s": wall,
         "command": " ".join(cmd[1:]),
     }

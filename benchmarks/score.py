@@ -15,8 +15,8 @@ The JSON (`benchmarks/results/score-<tag>.json`) holds per seed: the `kungfu tra
 it ran (the top-level command is this script's last call), the 20 scores and their
 statistics, frames, wall time of training (the run's own clock, `time/elapsed_s`, summed
 over the sessions of a resumed run), the frames and minutes at which training games first
-averaged 10,000 (over the last 100 games); `bench_report.write_report` adds the machine's
-load, CPU count and versions. A JSON that exists already keeps its other seeds whose run
+averaged 10,000 (over the last 100 games); `runner.write_report` adds the machine's load,
+CPU count and versions. A JSON that exists already keeps its other seeds whose run
 folders finished (`--seeds 3 4` adds two seeds to a JSON of 0-2; its command then names all
 five, and its note stays unless `--note` gives another); `--replace` writes only `--seeds`.
 Kept seeds must have learned with the settings of those about to train: checked before any
@@ -25,62 +25,34 @@ training starts."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import math
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench_report import write_report
+if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kungfu_rl.runs.files import read_config, read_eval_records
-from kungfu_rl.runs.metrics import read_metrics
+from benchmarks.protocol import planned_config, settings_that_differ
+from benchmarks.runner import (
+    WINDOW,
+    as_typed,
+    differ_from_runs,
+    evaluated,
+    finished,
+    kungfu,
+    load,
+    moving_means,
+    refuse_unfinished,
+    run_result,
+    start_training,
+    write_report,
+)
 
 BAR = 10_000.0
-WINDOW = 100  # training games in the moving mean that decides "first reached the bar"
 SIDECAR = "score-train.json"  # in each run folder: its command, how many runs trained at once
-
-
-def kungfu(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kungfu_rl", *args]
-
-
-def moving_means(metrics_csv: Path, window: int = WINDOW) -> list[dict]:
-    """At every logged row after the first finished game: the mean score of the last
-    `window` finished training games (fewer before `window` have finished), their count,
-    and the row's frames, minutes and update.
-
-    metrics.csv holds, per row, the mean score and the count of games finished since the
-    previous row; the moving mean weights each row's mean by its count.
-    """
-    m = read_metrics(metrics_csv)
-    rows: list[tuple[float, int]] = []  # (mean score, games) per row, newest last
-    out = []
-    for i, episodes in enumerate(m["rollout/episodes"]):
-        n = int(episodes) if math.isfinite(episodes) else 0
-        if n:
-            rows.append((m["rollout/episode_score"][i], n))
-        total, games = 0.0, 0
-        for mean, k in reversed(rows):
-            take = min(k, window - games)
-            total, games = total + mean * take, games + take
-            if games >= window:
-                break
-        if games:
-            out.append(
-                {
-                    "frames": int(m["frames"][i]),
-                    "minutes": round(m["time/elapsed_s"][i] / 60, 2),
-                    "update": int(m["update"][i]),
-                    "games": games,
-                    "mean": total / games,
-                }
-            )
-    return out
 
 
 def time_to_bar(metrics_csv: Path, bar: float = BAR, window: int = WINDOW) -> dict | None:
@@ -88,43 +60,6 @@ def time_to_bar(metrics_csv: Path, bar: float = BAR, window: int = WINDOW) -> di
     for row in moving_means(metrics_csv, window):
         if row["games"] >= window and row["mean"] >= bar:
             return {k: row[k] for k in ("frames", "minutes", "update")}
-    return None
-
-
-def train_seconds(metrics_csv: Path) -> float:
-    """The run's own clock at its last metrics row (all sessions of a resumed run)."""
-    return round(read_metrics(metrics_csv)["time/elapsed_s"][-1], 1)
-
-
-def sampled_evals(run_dir: Path) -> list[dict]:
-    """The run's `kungfu eval` records, oldest first, less the trainer's own (eval-final-*)
-    and those of `--greedy` play: the benchmarks' protocol samples the policy's actions."""
-    return [
-        record
-        for path, record in read_eval_records(run_dir)
-        if not path.name.startswith("eval-final") and not record.get("greedy", False)
-    ]
-
-
-def newest_eval(run_dir: Path) -> dict:
-    """The newest sampled `kungfu eval` record of a run."""
-    return sampled_evals(run_dir)[-1]
-
-
-def final_eval(run_dir: Path, games: int) -> dict | None:
-    """A sampled `kungfu eval` record of the run's final checkpoint with `games` games, if one
-    exists.
-
-    Evaluation is seeded, so evaluating the same checkpoint again gives the same scores.
-    """
-    final_frames = int(read_metrics(run_dir / "metrics.csv")["frames"][-1])
-    for record in sampled_evals(run_dir):
-        if (record.get("games"), record.get("frames"), record.get("seed")) == (
-            games,
-            final_frames,
-            12345,
-        ):
-            return record
     return None
 
 
@@ -174,50 +109,8 @@ def earlier_results(out: Path, runs_dir: Path, tag: str, seeds: list[int]) -> tu
         note = str(old.get("note", ""))
     except (OSError, ValueError, KeyError, TypeError):  # none yet, or not this script's
         return [], ""
-    finished = [s for s in recorded if any(run_folder(runs_dir, tag, s).glob("eval-final-*"))]
-    return [s for s in finished if s not in seeds], note
-
-
-HOW_IT_RAN = {"seed", "run_name", "runs_dir", "device", "precision"}
-HOW_IT_RAN |= {"torch_threads", "env_threads", "acting_threads"}
-"""Config keys that may differ between the seeds of one JSON: where and how a run ran, not
-what it learned with (precision: "auto" resolves per machine)."""
-
-
-def settings_that_differ(configs: list[dict]) -> str:
-    """'' when every config agrees on every setting outside HOW_IT_RAN, else the first that
-    does not, with its values."""
-    for key in sorted({k for c in configs for k in c} - HOW_IT_RAN):
-        values = {repr(c.get(key)) for c in configs}
-        if len(values) > 1:
-            return f"{key}: {', '.join(sorted(values))}"
-    return ""
-
-
-def planned_config(train_args: list[str]) -> dict:
-    """The settings `kungfu train *train_args` would run with, as config.json records them
-    (less what is resolved as it starts: HOW_IT_RAN's machine settings)."""
-    from kungfu_rl.cli.parser import UsageError, build_parser, given_settings
-    from kungfu_rl.config import Config, ConfigError
-
-    try:
-        given = given_settings(build_parser().parse_args(["train", *train_args]))
-        return dataclasses.asdict(Config.from_preset(**given).validate())
-    except (UsageError, ConfigError) as e:
-        raise SystemExit(f"kungfu train {' '.join(train_args)}: {e}") from None
-
-
-def differ_from_runs(planned: dict, runs: list[Path]) -> str:
-    """'' when each run folder's config.json learned with the `planned` settings, else the
-    first setting that differs (`settings_that_differ`); SystemExit in one line when a
-    config.json is damaged."""
-    from kungfu_rl.config import ConfigError
-
-    try:
-        configs = [dataclasses.asdict(read_config(run)) for run in runs]
-    except ConfigError as e:
-        raise SystemExit(str(e)) from None
-    return settings_that_differ([planned, *configs])
+    done = [s for s in recorded if finished(run_folder(runs_dir, tag, s))]
+    return [s for s in done if s not in seeds], note
 
 
 def check_kept_settings(planned: dict, kept: dict[int, Path]) -> None:
@@ -229,10 +122,6 @@ def check_kept_settings(planned: dict, kept: dict[int, Path]) -> None:
             f"seeds {sorted(kept)} were trained with other settings ({differ}): "
             "another --tag, or --replace to keep only --seeds"
         )
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -265,12 +154,8 @@ def main() -> None:
     for seed, run in runs.items():
         if args.retrain:
             shutil.rmtree(run, ignore_errors=True)
-        finished = any(run.glob("eval-final-*.json"))  # written as training ends
-        if run.exists() and not finished:
-            raise SystemExit(
-                f"{run} exists but did not finish: `kungfu train --resume {run}`, or --retrain"
-            )
-        if not finished:
+        refuse_unfinished(run, retrain_hint=", or --retrain")
+        if not finished(run):
             todo.append(seed)
     threads = ["--torch-threads", "1", "--env-threads", "1"] if args.parallel else []
     frames = ["--frames", str(int(args.frames))] if args.frames else []
@@ -294,11 +179,8 @@ def main() -> None:
             *threads,
             *args.train_args,
         )
-        commands[seed] = " ".join(["kungfu", *cmd[3:]])
-        print("$", " ".join(cmd[2:]), flush=True)
-        args.runs_dir.mkdir(parents=True, exist_ok=True)
-        log = (args.runs_dir / f"{runs[seed].name}.log").open("w")
-        procs[seed] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        commands[seed] = as_typed(cmd)
+        procs[seed] = start_training(cmd, args.runs_dir / f"{runs[seed].name}.log")
         if not args.parallel:
             _wait(procs)
     _wait(procs)
@@ -309,31 +191,18 @@ def main() -> None:
     runs.update({s: run_folder(args.runs_dir, args.tag, s) for s in kept})
     results = []
     for seed, run in sorted(runs.items()):
-        record = final_eval(run, args.games)
-        if record is None:
-            print("$ kungfu eval", run, "--games", args.games, flush=True)
-            subprocess.run(kungfu("eval", str(run), "--games", str(args.games)), check=True)
-            record = newest_eval(run)
-        config = dataclasses.asdict(read_config(run))
+        record = evaluated(run, args.games)
+        result = run_result(run, record)  # run, frames, train_wall_s, eval, config
+        config = result.pop("config")
         sidecar = json.loads((run / SIDECAR).read_text()) if (run / SIDECAR).exists() else {}
-        results.append(
-            {
-                "seed": seed,
-                "run": str(run),
-                "frames": record["frames"],
-                "train_wall_s": train_seconds(run / "metrics.csv"),
-                **({"parallel_runs": sidecar["parallel_runs"]} if sidecar else {}),
-                **({"train_command": sidecar["command"]} if "command" in sidecar else {}),
-                **(
-                    {"train_commit": sidecar["versions"].get("git_commit")}
-                    if "versions" in sidecar
-                    else {}
-                ),
-                "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores", "seed")},
-                "first_reached_10000": time_to_bar(run / "metrics.csv"),
-                "config": config,
-            }
-        )
+        if sidecar:
+            result["parallel_runs"] = sidecar["parallel_runs"]
+        if "command" in sidecar:
+            result["train_command"] = sidecar["command"]
+        if "versions" in sidecar:
+            result["train_commit"] = sidecar["versions"].get("git_commit")
+        result["first_reached_10000"] = time_to_bar(run / "metrics.csv")
+        results.append({"seed": seed, **result, "config": config})
         print(f"seed {seed}: 20-game mean {record['mean']:.0f}", flush=True)
     differ = settings_that_differ([r["config"] for r in results])
     if differ:

@@ -18,7 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_report import write_report
+if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.runner import kungfu, write_report
 
 
 def rss_mib(pid: int) -> float:
@@ -49,10 +52,7 @@ def main() -> None:
     args = parser.parse_args()
 
     runs = tempfile.mkdtemp(prefix="kungfu-soak-")
-    cmd = [
-        sys.executable,
-        "-m",
-        "kungfu_rl",
+    cmd = kungfu(
         "train",
         "--frames",
         "1e9",
@@ -62,7 +62,7 @@ def main() -> None:
         "soak",
         "--no-progress",
         *args.train_args,
-    ]
+    )
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     start = time.monotonic()
     samples: list[dict[str, float]] = []

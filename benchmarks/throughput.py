@@ -2,12 +2,12 @@
 
     python benchmarks/throughput.py --seconds 30 --out benchmarks/results/throughput.json
     python benchmarks/throughput.py --sweep --seconds 8 --out SWEEP_JSON
-    python benchmarks/throughput.py --replot --out SWEEP_JSON
     python benchmarks/throughput.py --baseline REV --seconds 30 --out BASELINE_JSON
     python benchmarks/throughput.py --versus "--frame-size 84" --seconds 30 --out VERSUS_JSON
     python benchmarks/throughput.py --baseline REV --game Seaquest --seconds 30 --out JSON
 (SWEEP_JSON: benchmarks/results/throughput_sweep.json. --sweep adds games × threads
-settings and draws them as a PNG next to the JSON; --replot only redraws it.)
+settings and draws them as a PNG next to the JSON; `python benchmarks/render/throughput_sweep.py
+SWEEP_JSON` redraws it from the JSON alone.)
 
 (a) raw: ale-py's AtariVectorEnv with random actions, the trainer's games and emulator
     threads, crop and resize included;
@@ -33,7 +33,6 @@ Prints a table, writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shlex
@@ -45,14 +44,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_report import write_report
 
+if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.render.throughput_sweep import plot_sweep
+from benchmarks.runner import kungfu, steady_rate, write_report
 from kungfu_rl import EnvPool, RecurrentAgent, make_env
 from kungfu_rl.config import Config
 from kungfu_rl.envs.preprocessing import preprocess
 from kungfu_rl.envs.vector import atari_vector_env
 from kungfu_rl.runs.loading import game_settings
-from kungfu_rl.runs.metrics import read_metrics
 from kungfu_rl.runtime.allocator import keep_freed_memory
 from kungfu_rl.runtime.machine import pick_device, pick_precision
 
@@ -148,10 +150,7 @@ def training(
     c = Config()
     updates = max(40, int(seconds * 2500 / (n_games * c.rollout_len)))
     runs = tempfile.mkdtemp(prefix="kungfu-throughput-")
-    cmd = [
-        sys.executable,
-        "-m",
-        "kungfu_rl",
+    cmd = kungfu(
         "train",
         "--frames",
         str(updates * n_games * c.rollout_len * c.frameskip),
@@ -177,15 +176,13 @@ def training(
         precision,
         *(("--game", game) if game else ()),
         *extra,
-    ]
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     env = {**os.environ, "PYTHONPATH": str(src)} if src else None
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    fps = [f for f in read_metrics(Path(runs) / "t" / "metrics.csv")["time/fps"] if f == f]
-    steady = fps[len(fps) // 4 :]  # the first quarter warms up
     return {
-        "steps_per_s": statistics.median(steady) / c.frameskip,
+        "steps_per_s": steady_rate(Path(runs) / "t" / "metrics.csv") / c.frameskip,
         "peak_rss_mib": max(peak_kib, before) / 1024,
         "command": " ".join(cmd[1:]),
     }
@@ -239,49 +236,6 @@ def measure(
     }
 
 
-def plot_sweep(rows: list[dict], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    for (env_t, torch_t), style in zip(
-        sorted({(r["env_threads"], r["torch_threads"]) for r in rows}),
-        ["o-", "s--", "^-.", "d:"],
-        strict=False,
-    ):
-        sel = sorted(
-            (r for r in rows if (r["env_threads"], r["torch_threads"]) == (env_t, torch_t)),
-            key=lambda r: r["n_games"],
-        )
-        games = [r["n_games"] for r in sel]
-        label = f"{env_t} emulator / {torch_t} torch threads"
-        raw = [r["raw_around_training_steps_per_s"] for r in sel]
-        axes[0].plot(games, raw, style, label=f"raw, {label}")
-        axes[0].plot(
-            games,
-            [r["training_steps_per_s"] for r in sel],
-            style,
-            alpha=0.6,
-            label=f"training, {label}",
-        )
-        axes[1].plot(games, [r["training_over_raw"] for r in sel], style, label=label)
-        axes[2].plot(games, [r["training_over_pipelined_raw"] for r in sel], style, label=label)
-    for ax in axes:
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("games in parallel")
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("agent steps / s")
-    axes[0].legend(fontsize=7)
-    axes[1].set_ylabel("training / raw emulator (a)")
-    axes[1].legend(fontsize=7)
-    axes[2].set_ylabel("training / pipelined raw emulator (a2)")
-    axes[2].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-
-
 def alternate(
     arms: dict[str, dict], seconds: float, settings: dict, ratio_of: tuple[str, str]
 ) -> dict:
@@ -327,9 +281,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30, help="per measurement")
     parser.add_argument("--sweep", action="store_true", help="also sweep games and threads")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/throughput.json"))
-    parser.add_argument(
-        "--replot", action="store_true", help="only redraw the sweep PNG from --out's JSON"
-    )
     parser.add_argument("--baseline", metavar="REV", help="compare training with revision REV")
     parser.add_argument(
         "--versus", metavar="FLAGS", help="compare training with FLAGS added to the defaults"
@@ -342,10 +293,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    if args.replot:
-        plot_sweep(json.loads(args.out.read_text())["sweep"], args.out.with_suffix(".png"))
-        print(f"wrote {args.out.with_suffix('.png')}")
-        return
     keep_freed_memory()  # as `kungfu train` does
     cores = os.cpu_count() or 1
     c = Config()

@@ -1,27 +1,12 @@
-"""The CleanRL runner's adaptations and curve, without CleanRL (no network, no envpool)."""
+"""The CleanRL runner's adaptations, curve and result JSON, without CleanRL (no network, no
+envpool), and the table of docs/peers.md."""
 
-import importlib.util
-import sys
-from pathlib import Path
+import json
 
 import pytest
 
-PEERS = Path(__file__).resolve().parent.parent / "benchmarks" / "peers"
-
-
-def _load(name: str):
-    sys.path.insert(0, str(PEERS))
-    try:
-        spec = importlib.util.spec_from_file_location(name, PEERS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(PEERS))
-
-
-adapt_cleanrl = _load("adapt_cleanrl")
-cleanrl = _load("cleanrl")
+from benchmarks.peers import adapt_cleanrl, cleanrl
+from benchmarks.render import peers_table as compare
 
 
 def _script_with_every_pattern() -> str:
@@ -63,7 +48,21 @@ def test_curve_is_the_mean_of_the_last_hundred_games_at_each_mark(tmp_path):
     assert curve[2]["mean"] == pytest.approx(sum(range(150, 250)) / 100)  # the last 100
 
 
-compare = _load("compare")
+def test_record_writes_the_result_json_through_the_runner(tmp_path):
+    scratch, csv, out = tmp_path / "scratch", tmp_path / "c.csv", tmp_path / "r" / "seed1.json"
+    scratch.mkdir()
+    source = {"repository": "vwxyzjn/cleanrl", "commit": "abc", "script": cleanrl.SCRIPT}
+    (scratch / "source.json").write_text(json.dumps(source))
+    csv.write_text("frames,score\n" + "".join(f"{1000 * i},{i}.0\n" for i in range(1, 151)))
+    cleanrl.record(scratch, csv, seed=1, frames=150_000, wall_s=61.25, out=out)
+    result = json.loads(out.read_text())
+    assert result["commit"] == "abc" and result["seed"] == 1 and result["frames"] == 150_000
+    assert result["last_100_training_mean"] == pytest.approx(sum(range(51, 151)) / 100)
+    assert result["training_games"] == 150 and result["train_wall_s"] == 61.2
+    assert result["peer_versions"] == {}  # no scratch venv here to ask
+    # the machine, its load and this repository's commit, as every result JSON holds them
+    assert {"load_average", "uptime", "cpu_count", "machine", "versions"} <= set(result)
+    assert "git_commit" in result["versions"]
 
 
 def _run(seed: int, points: list[tuple[int, float]], wall_s: float = 600.0) -> dict:
@@ -95,5 +94,5 @@ def test_table_without_runs_has_no_verdict():
 def test_docs_peers_table_is_the_one_the_result_jsons_make():
     page = compare.PAGE.read_text()
     assert page == compare.replace_in(page, compare.table()), (
-        "run: python benchmarks/peers/compare.py --write"
+        "run: python benchmarks/render/peers_table.py --write"
     )

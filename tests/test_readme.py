@@ -1,7 +1,9 @@
 """The generated tables of docs/results.md and README.md are the ones the committed JSONs make."""
 
-import importlib.util
+import importlib
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,8 @@ README_LIMIT = 15 * 1024  # bytes: a front page, with the details on docs/ pages
 
 
 def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A renderer of benchmarks/render/ (the tests import `benchmarks.*` from the root)."""
+    return importlib.import_module(f"benchmarks.render.{name}")
 
 
 def _results_table():
@@ -26,7 +26,18 @@ def test_results_score_table_matches_the_score_jsons():
     readme = results_table.TARGET.read_text()
     assert results_table.BEGIN in readme and results_table.END in readme
     expected = results_table.replace_in(readme, results_table.table())
-    assert readme == expected, "run: python benchmarks/results_table.py --write"
+    assert readme == expected, "run: python benchmarks/render/results_table.py --write"
+
+
+def test_results_score_table_fails_when_a_json_changes(tmp_path):
+    results_table = _results_table()
+    for path in results_table.RESULTS.glob("score-*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    path = tmp_path / "score-one-pass-10M.json"
+    data = json.loads(path.read_text())
+    data["results"][0]["eval"]["mean"] += 100.0
+    path.write_text(json.dumps(data))
+    assert results_table.table(tmp_path) != results_table.table()
 
 
 def test_readme_tables_match_the_result_jsons():
@@ -34,7 +45,7 @@ def test_readme_tables_match_the_result_jsons():
     readme = tables.README.read_text()
     for begin, end in (tables.KUNGFU, tables.SUITE_MARKERS):
         assert readme.count(begin) == 1 and readme.count(end) == 1
-    assert readme == tables.render(readme), "run: python benchmarks/readme_tables.py --write"
+    assert readme == tables.render(readme), "run: python benchmarks/render/readme_tables.py --write"
 
 
 def test_readme_tables_fail_when_a_json_changes(tmp_path):
@@ -44,7 +55,7 @@ def test_readme_tables_fail_when_a_json_changes(tmp_path):
     suite.mkdir()
     for path in (tables.SUITE).glob("*.json"):
         data = json.loads(path.read_text())
-        if data["tag"] == tables.SUITE_40M_TAG and data["game"] == "Pong":
+        if data["tag"] == tables.TABLE_TAG and data["game"] == "Pong":
             data["eval"]["mean"] += 1.0
         (suite / path.name).write_text(json.dumps(data))
     assert tables.suite_table(suite) != tables.suite_table()
@@ -139,8 +150,27 @@ def test_the_runs_the_readme_calls_the_defaults_learned_with_the_defaults():
     forty = [
         f"suite/{p.name}"
         for p in tables.SUITE.glob("*.json")
-        if json.loads(p.read_text())["tag"] == tables.SUITE_40M_TAG
+        if json.loads(p.read_text())["tag"] == tables.TABLE_TAG
     ]
     for name, config in _configs(tables, (*tables.KUNGFU_40M, *forty)):
         assert config["preset"] == "long", name
         assert not _differences(config, long), name
+
+
+BENCHMARK_COMMAND = re.compile(r"(?:python\s+|`)(benchmarks/[\w/]+\.py)")
+LEFT_THE_TREE = re.compile(r"git show\s+\w+:(benchmarks/[\w/]+\.py)")
+
+
+def test_every_benchmark_command_in_the_pages_runs_a_script_as_a_file():
+    """README.md and docs/*.md write every benchmark as `python benchmarks/X.py`, run from the
+    repository's root; a script that left the tree is named with the commit that holds it."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = 0
+    for page in pages:
+        text = page.read_text()
+        assert "python -m benchmarks" not in text, page.name
+        gone = set(LEFT_THE_TREE.findall(text))
+        for script in BENCHMARK_COMMAND.findall(text):
+            named += 1
+            assert (ROOT / script).is_file() or script in gone, f"{page.name}: {script}"
+    assert named >= 20

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adapt_cleanrl import adapt
+if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.peers.adapt_cleanrl import adapt
+from benchmarks.runner import write_report
 
 SCRIPT = "cleanrl/ppo_atari_envpool.py"
 PACKAGES = ["torch==2.13.0", "envpool==1.2.5", "gymnasium>=1.0", "tyro", "tensorboard"]
@@ -129,8 +130,40 @@ def run(scratch: Path, seed: int, frames: int, out: Path) -> None:
     record(scratch, csv, seed, frames, before + time.time() - start, out)
 
 
-def record(scratch: Path, csv: Path, seed: int, frames: int, wall_s: float, out: Path) -> None:
-    """The result JSON of a finished run from its curve CSV."""
+def peer_versions(python: Path) -> dict[str, str]:
+    """The versions of the scratch environment the peer ran in (`python`, its interpreter),
+    or {} where there is none to ask."""
+    code = (
+        "import importlib.metadata as m, platform\n"
+        "print('python', platform.python_version())\n"
+        "for name in ('torch', 'envpool', 'gymnasium', 'numpy'):\n"
+        "    print(name, m.version(name))\n"
+    )
+    try:
+        done = subprocess.run(
+            [str(python), "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if done.returncode != 0:
+        return {}
+    return dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+
+
+def record(
+    scratch: Path,
+    csv: Path,
+    seed: int,
+    frames: int,
+    wall_s: float,
+    out: Path,
+    python: Path | None = None,
+) -> None:
+    """The result JSON of a finished run from its curve CSV, through `runner.write_report`;
+    `python`: the scratch environment's interpreter (default: `setup`'s venv)."""
     source = json.loads((scratch / "source.json").read_text())
     games = read_curve(csv)
     last = [s for _, s in games[-WINDOW:]]
@@ -149,11 +182,9 @@ def record(scratch: Path, csv: Path, seed: int, frames: int, wall_s: float, out:
         "last_100_training_mean": sum(last) / len(last) if last else None,
         "training_games": len(games),
         "curve": summarise(games),
-        "load_average": list(os.getloadavg()),
-        "cpu_count": os.cpu_count(),
-        "machine": {"platform": platform.platform(), "machine": platform.machine()},
+        "peer_versions": peer_versions(python or scratch / "venv" / "bin" / "python"),
     }
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    write_report(result, out)  # with the machine, its load, and this repository's commit
     print(
         f"cleanrl seed {seed}: last {WINDOW} training games {result['last_100_training_mean']}"
         f" at {frames:,} frames, {wall_s / 60:.1f} min -> {out}"
@@ -178,13 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--frames", type=int, required=True)
     c.add_argument("--wall-s", type=float, required=True, help="its training time")
     c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--python", type=Path, help="the interpreter it ran with (SCRATCH/venv's)")
     a = parser.parse_args(argv)
     if a.command == "setup":
         setup(a.cleanrl, a.scratch)
     elif a.command == "run":
         run(a.scratch, a.seed, a.frames, a.out)
     else:
-        record(a.scratch, a.csv, a.seed, a.frames, a.wall_s, a.out)
+        record(a.scratch, a.csv, a.seed, a.frames, a.wall_s, a.out, a.python)
     return 0
 
 
