@@ -125,6 +125,93 @@ def test_rng_state_survives_a_safe_load(tmp_path):
     assert os.path.getsize(path) > 0
 
 
+class FakeGpus:
+    """torch.cuda's RNG functions for a machine with `n` GPUs, each state a 16-byte tensor."""
+
+    def __init__(self, monkeypatch, n: int, initialized: bool = True):
+        self.states = [torch.full((16,), 10 + k, dtype=torch.uint8) for k in range(n)]
+        self.asked = 0
+        for name, fn in {
+            "is_available": lambda: n > 0,
+            "is_initialized": lambda: initialized,
+            "device_count": lambda: n,
+            "get_rng_state_all": self.get_all,
+            "set_rng_state": self.set,
+        }.items():
+            monkeypatch.setattr(torch.cuda, name, fn)
+
+    def get_all(self):
+        self.asked += 1
+        return [s.clone() for s in self.states]
+
+    def set(self, state, device):
+        assert 0 <= device < len(self.states)
+        self.states[device] = state.clone()
+
+
+def test_the_gpus_rng_states_are_kept_and_restored(tmp_path, monkeypatch):
+    gpus = FakeGpus(monkeypatch, 2)
+    path = save_checkpoint({**payload(1), "rng": rng_state()}, tmp_path, 1, keep=1)
+    saved = load_checkpoint(path)["rng"]  # weights_only, and every part checked
+    assert [s.tolist() for s in saved["cuda"]] == [[10] * 16, [11] * 16]
+    gpus.states = [torch.zeros(16, dtype=torch.uint8)] * 2  # the GPUs draw on
+    set_rng_state(saved)
+    assert [s.tolist() for s in gpus.states] == [[10] * 16, [11] * 16]
+
+
+def test_a_process_that_never_used_cuda_does_not_start_it_to_save(monkeypatch):
+    gpus = FakeGpus(monkeypatch, 2, initialized=False)
+    assert "cuda" not in rng_state() and gpus.asked == 0
+
+
+def test_rng_states_move_between_cpu_and_gpu_machines(tmp_path, monkeypatch):
+    cpu_state = rng_state()
+    assert "cuda" not in cpu_state  # this machine's tests run without CUDA
+    with monkeypatch.context() as m:
+        gpus = FakeGpus(m, 2)
+        gpu_state = rng_state()
+        # a CPU machine's checkpoint on a GPU machine: the GPUs keep their seeded states
+        set_rng_state(cpu_state)
+        assert [s.tolist() for s in gpus.states] == [[10] * 16, [11] * 16]
+        # a two-GPU machine's checkpoint on a one-GPU machine: GPU 0 takes GPU 0's
+        one = FakeGpus(m, 1)
+        one.states = [torch.zeros(16, dtype=torch.uint8)]
+        set_rng_state(gpu_state)
+        assert [s.tolist() for s in one.states] == [[10] * 16]
+    # a GPU machine's checkpoint on a CPU machine: it loads, the CPU's streams restore
+    path = save_checkpoint({**payload(1), "rng": gpu_state}, tmp_path, 1, keep=1)
+    set_rng_state(gpu_state)
+    expected = torch.rand(2)
+    set_rng_state(load_checkpoint(path)["rng"])
+    torch.testing.assert_close(torch.rand(2), expected)
+
+
+def test_a_gpu_machines_run_resumes_on_a_cpu_machine(tmp_path):
+    from test_resume import FRAMES_PER_UPDATE, tiny
+
+    from kungfu_rl.training.launch import resume, train
+
+    run_dir = train(tiny(tmp_path, updates=4), progress=False).run_dir
+    path = list_checkpoints(run_dir)[-1]
+    saved = load_checkpoint(path)
+    assert "cuda" not in saved["rng"]  # written on this CPU machine
+    gpus = [torch.full((16,), k, dtype=torch.uint8) for k in range(2)]
+    torch.save({**saved, "rng": {**saved["rng"], "cuda": gpus}}, path)  # as a GPU machine's
+    result = resume(run_dir, {"frames": 6 * FRAMES_PER_UPDATE}, progress=False)
+    assert result.updates == 6
+
+
+@pytest.mark.parametrize(
+    "cuda",
+    ["not a list", [torch.zeros(16)], [torch.zeros((2, 8), dtype=torch.uint8)], [None]],
+)
+def test_a_damaged_gpu_rng_state_is_unreadable(tmp_path, cuda):
+    rng = {**rng_state(), "cuda": cuda}
+    path = save_checkpoint({**payload(1), "rng": rng}, tmp_path, 1, keep=1, name="odd.pt")
+    with pytest.raises(CheckpointError, match="RNG state does not restore"):
+        load_checkpoint(path)
+
+
 def test_rotation_keeps_the_newest_by_the_update_inside_not_the_name(tmp_path):
     save_checkpoint(payload(2), tmp_path, 999, keep=3)  # update 2, named as if 999
     for update in (3, 4):

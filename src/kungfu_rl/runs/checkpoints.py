@@ -230,22 +230,36 @@ def _os_error_in(error: BaseException) -> OSError | None:
 
 
 def rng_state() -> dict[str, Any]:
-    """torch, numpy and python RNG states as tensors and plain values (weights_only-safe)."""
+    """torch, numpy and python RNG states as tensors and plain values (weights_only-safe),
+    and under "cuda" every GPU's torch state once this process uses CUDA. A process that
+    never touched CUDA has drawn nothing from it (and asking would make it start CUDA on
+    every GPU): its GPUs' states are what seeding left, as a resume's seeding leaves them."""
     np_state = np.random.get_state()
-    return {
+    state = {
         "torch": torch.get_rng_state(),
         "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
         "numpy_pos": int(np_state[2]),
         "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
     }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = list(torch.cuda.get_rng_state_all())  # [GPUs] uint8 tensors
+    return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    """The states `rng_state` gave back. A checkpoint written on another machine restores
+    what this one has: GPU k takes the state of the writer's GPU k where both have one, and
+    a GPU that the writer lacked (or every GPU, after a CPU machine's) keeps its seeded state;
+    on a machine without CUDA the GPU states are not used."""
     torch.set_rng_state(state["torch"])
     keys = state["numpy_keys"].numpy().astype(np.uint32)
     np.random.set_state(("MT19937", keys, state["numpy_pos"], 0, 0.0))
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
+    gpus = state.get("cuda")
+    if gpus and torch.cuda.is_available():
+        for device, gpu_state in enumerate(gpus[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(gpu_state, device)
 
 
 def save_checkpoint(

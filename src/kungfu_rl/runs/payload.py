@@ -20,6 +20,8 @@ MAX_WEIGHT = 1e6
 """Largest weight magnitude a checkpoint may hold; a network this large would overflow
 float32 in its forward pass, and no training with a clipped gradient gets near it."""
 _RNG_LAYOUT = {"torch", "numpy_keys", "numpy_pos", "python"}
+MAX_GPUS = 1024
+"""Most GPU RNG states a checkpoint may hold (one per GPU of the machine that wrote it)."""
 _ADAM_FLAGS = ("amsgrad", "maximize", "capturable", "differentiable", "decoupled_weight_decay")
 
 
@@ -171,6 +173,7 @@ def _check_rng(state: Any) -> None:
         torch_state = state["torch"]
         if not isinstance(torch_state, torch.Tensor) or torch_state.dtype != torch.uint8:
             raise ValueError("torch state")
+        _check_cuda_rng(state.get("cuda", []))
         now = torch.get_rng_state()
         try:
             torch.set_rng_state(torch_state)
@@ -178,6 +181,19 @@ def _check_rng(state: Any) -> None:
             torch.set_rng_state(now)
     except Exception:  # each library checks its own state; any complaint means damaged
         raise Damaged("its RNG state does not restore") from None
+
+
+def _check_cuda_rng(gpus: Any) -> None:
+    """Each GPU's torch state, as `torch.cuda.get_rng_state_all()` gives them: checked by
+    their form, since they restore only on a machine with CUDA (a machine without it leaves
+    them unused)."""
+    if not isinstance(gpus, list) or len(gpus) > MAX_GPUS:
+        raise ValueError("cuda states")
+    for gpu in gpus:
+        if not isinstance(gpu, torch.Tensor) or gpu.dtype != torch.uint8 or gpu.dim() != 1:
+            raise ValueError("cuda state")
+        if not 1 <= gpu.numel() <= 1024:
+            raise ValueError("cuda state")
 
 
 def _check_evaluations(evaluations: Any) -> None:
