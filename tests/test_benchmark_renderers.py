@@ -243,9 +243,25 @@ def test_kungfu_games_marks_the_measured_games(tmp_path, monkeypatch, capsys):
     assert main(["games"]) == 0
     assert "after 40M frames with `--preset long` (seed 0" in capsys.readouterr().out
     assert "Breakout" in lines  # an unmeasured game: its name alone
+    # frames as people write them; a score of hundreds without its decimal, as the pages
+    breakout = {"frames": 10_001_920, "seed": 0, "mean": 1249.0, "games": 20, "settings": ""}
+    table.write_text(json.dumps({"games": {"Breakout": breakout}}))
+    assert main(["games"]) == 0
+    out = capsys.readouterr().out
+    assert "measured: 1,249, the 20-game mean after 10M frames at the defaults (seed 0" in out
     table.write_text(json.dumps({"games": {"Pong": {"frames": 1}, "Qbert": []}}))
     assert main(["games"]) == 0  # entries without their figures are left out
     assert "Pong" in capsys.readouterr().out.splitlines()
     table.write_text("{not json")  # a damaged table marks nothing, and says no traceback
     assert main(["games"]) == 0
     assert "Pong" in capsys.readouterr().out.splitlines()
+
+
+def test_kungfu_games_prints_the_committed_table_with_preset_names(capsys):
+    from kungfu_rl.cli import main
+
+    assert main(["games"]) == 0
+    out = capsys.readouterr().out
+    assert "Pong                     measured: 17.8, the 20-game mean after 40M frames with " in out
+    assert "`--preset long` (seed 0; docs/suite.md)" in out
+    assert "10.0019M" not in out and "--no-max-pool" not in out

@@ -56,7 +56,19 @@ def cmd_games(args: argparse.Namespace) -> int:
             continue
         settings = f"with `{m['settings']}`" if m.get("settings") else "at the defaults"
         print(
-            f"{name:<24} measured: {m['mean']:,.1f}, the {m['games']}-game mean after "
-            f"{m['frames'] / 1e6:g}M frames {settings} (seed {m['seed']}; docs/suite.md)"
+            f"{name:<24} measured: {score(m['mean'])}, the {m['games']}-game mean after "
+            f"{millions(m['frames'])} frames {settings} (seed {m['seed']}; docs/suite.md)"
         )
     return 0
+
+
+def score(mean: float) -> str:
+    """A mean score as docs/suite.md writes it: 17.8, 727.5, 1,249 (no decimal from 100 on)."""
+    text = f"{mean:,.1f}"
+    return text.removesuffix(".0") if abs(mean) >= 100 else text
+
+
+def millions(frames: float) -> str:
+    """Frames as people write them, to three figures: 10M for a run that stopped at the end
+    of the update past 10,000,000 frames (10,001,920), 40M, 2.5M."""
+    return f"{float(f'{frames / 1e6:.3g}'):g}M"
