@@ -63,3 +63,28 @@ def test_train_help_says_what_each_preset_is(capsys, monkeypatch):
     for name in PRESETS:
         words = " ".join(PRESET_HELP[name].split())
         assert f"{name}: {words}" in shown, name
+
+
+def test_bounds_and_defaults_are_numbers_people_write(capsys, monkeypatch):
+    import dataclasses
+    import re
+
+    from kungfu_rl.config import MAX_SEED, Config, spec_of
+    from kungfu_rl.config.validation import number
+
+    assert number(MAX_SEED) == "2147483647" and number(10**15) == number(1e15) == "1e15"
+    assert [number(x) for x in (1e3, 1e6, 0.99, 1e-8, 3e-4, 4096, 0)] == [
+        "1000", "1e6", "0.99", "1e-8", "0.0003", "4096", "0"
+    ]  # fmt: skip
+    for f in dataclasses.fields(Config):
+        spec = spec_of(f)
+        for bound in (spec.low, spec.high):
+            if bound is not None:  # what is shown reads back as the bound itself
+                assert float(number(bound)) == bound and "+" not in number(bound), f.name
+    shown = help_of(capsys, monkeypatch, "train")
+    assert "<= 2147483647" in shown and "<= 1e15" in shown
+    assert not re.search(r"\de[+-]0|e\+", shown), re.findall(r"\S*e[+-]\d+\S*", shown)
+    assert main(["train", "--seed", "1e10"]) == 2
+    assert "--seed must be >= 0 and <= 2147483647, got 1e10" in capsys.readouterr().err
+    assert main(["eval", "pretrained", "--seed", "-1"]) == 2
+    assert "must be 0 to 2147483647, got -1" in capsys.readouterr().err

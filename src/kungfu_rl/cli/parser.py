@@ -50,6 +50,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per Config setting, in the table's groups; a flag not given stays out of
     the namespace, so that a resume can tell what was asked for."""
     from ..config import Config, flag, spec_of
+    from ..config.validation import number
 
     groups: dict[str, argparse._ArgumentGroup] = {}
     for f in dataclasses.fields(Config):
@@ -57,7 +58,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         if spec.group not in groups:
             groups[spec.group] = parser.add_argument_group(spec.group)
         group = groups[spec.group]
-        default = "" if f.default in ("", None) else f" (default: {f.default})"
+        shown = f.default if isinstance(f.default, str | bool) else number(f.default)
+        default = "" if f.default in ("", None) else f" (default: {shown})"
         bounds = "" if spec.choices or not spec.describe_bounds() else spec.describe_bounds()
         help_text = spec.help + default + (f"; {bounds}" if bounds else "")
         if f.name == "preset":
@@ -105,19 +107,22 @@ MAX_GAMES = 100_000
 
 def game_count(text: str) -> int:
     """A number of games: 1 to MAX_GAMES."""
+    from ..config.validation import number
+
     n = whole_number(text)
     if not 1 <= n <= MAX_GAMES:
-        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_GAMES:,}, got {n}")
+        raise argparse.ArgumentTypeError(f"must be 1 to {number(MAX_GAMES)}, got {number(n)}")
     return n
 
 
 def seed_number(text: str) -> int:
     """A seed numpy, torch and the emulator all take: 0 to 2**31 - 1."""
     from ..config import MAX_SEED
+    from ..config.validation import number
 
     n = whole_number(text)
     if not 0 <= n <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_SEED:,}, got {n}")
+        raise argparse.ArgumentTypeError(f"must be 0 to {number(MAX_SEED)}, got {number(n)}")
     return n
 
 

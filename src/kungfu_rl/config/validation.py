@@ -31,9 +31,24 @@ class Spec:
     def describe_bounds(self) -> str:
         if self.choices:
             return "one of " + ", ".join(self.choices)
-        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
-        high = "" if self.high is None else f"<= {self.high:g}"
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {number(self.low)}"
+        high = "" if self.high is None else f"<= {number(self.high)}"
         return " and ".join(x for x in (low, high) if x)
+
+
+def number(x: float) -> str:
+    """`x` as people write it, and as a flag takes it: 2147483647, 10000, 1e15, 0.99, 1e-8
+    (whole numbers in full but for a digit and six or more zeros; never 2.14748e+09)."""
+    if isinstance(x, int) or (abs(x) < 1e16 and x.is_integer()):
+        if abs(int(x)).bit_length() > 10_000:  # past what str() of an int may give
+            return f"{'-' if x < 0 else ''}a number of over 3,000 digits"
+        digits = str(abs(int(x)))
+        zeros = len(digits) - len(digits.rstrip("0"))
+        if zeros >= 6 and len(digits) == zeros + 1:
+            return f"{'-' if x < 0 else ''}{digits[0]}e{zeros}"
+        return str(int(x))
+    mantissa, _, exponent = repr(float(x)).partition("e")
+    return mantissa + (f"e{int(exponent)}" if exponent else "")
 
 
 def setting(default: Any, help: str, group: str, **spec: Any) -> Any:
@@ -86,6 +101,8 @@ def checked(f: dataclasses.Field, value: Any) -> Any:
 
 
 def shown(value: Any) -> str:
-    """`value` for a one-line message: its repr, cut to 60 characters."""
-    text = repr(value)
+    """`value` for a one-line message: its repr (a number as `number` writes it), cut to 60
+    characters."""
+    plain = isinstance(value, int | float) and not isinstance(value, bool)
+    text = number(value) if plain else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from ..config.validation import number
+
 MAX_COUNT = 10**15
 """Largest update or frame count a checkpoint may hold: far beyond any run, small enough
 that the seeds and the progress derived from it stay plain numbers."""
@@ -30,7 +32,7 @@ def tensor(
     if value.numel() and not bool(torch.isfinite(value).all()):
         raise Damaged(f"its {what} is not finite")
     if value.numel() and float(value.abs().max()) > bound:
-        raise Damaged(f"its {what} is beyond ±{bound:g}")
+        raise Damaged(f"its {what} is beyond ±{number(bound)}")
     return value
 
 
@@ -47,7 +49,9 @@ def real(value: Any, what: str, low: float = 0.0, high: float = math.inf) -> flo
         or not math.isfinite(value)
         or not low <= value <= high
     ):
-        raise Damaged(f"its {what} is not a number from {low:g} to {high:g}: {shown(value)}")
+        raise Damaged(
+            f"its {what} is not a number from {number(low)} to {number(high)}: {shown(value)}"
+        )
     return float(value)
 
 
