@@ -88,3 +88,38 @@ def test_bounds_and_defaults_are_numbers_people_write(capsys, monkeypatch):
     assert "--seed must be >= 0 and <= 2147483647, got 1e10" in capsys.readouterr().err
     assert main(["eval", "pretrained", "--seed", "-1"]) == 2
     assert "must be 0 to 2147483647, got -1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--version"],
+        ["--help"],
+        ["train", "--help"],
+        ["eval", "--help"],
+        ["watch", "--help"],
+        ["train", "--lr", "-1"],  # a new run's settings are checked before torch
+        ["train", "--frames", "10"],
+    ],
+)
+def test_help_version_and_a_mistyped_value_import_nothing_but_the_package(argv):
+    """Measured in a subprocess: after `kungfu ARGV`, sys.modules holds the standard library
+    and kungfu_rl alone (no torch, ale_py, gymnasium, cv2, numpy)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['kungfu', *{argv!r}]\n"
+        "try:\n"
+        "    runpy.run_module('kungfu_rl', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as end:\n"
+        "    code = end.code\n"
+        "top = {name.split('.')[0] for name in sys.modules}\n"
+        "print(sorted(top - set(sys.stdlib_module_names) - {'__main__', '_distutils_hack'}))\n"
+        "print(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    *_, imported, code = result.stdout.splitlines()
+    assert imported == "['kungfu_rl']", (argv, imported)
+    assert code == ("2" if argv[-1] in ("-1", "10") else "0"), (argv, result.stderr)

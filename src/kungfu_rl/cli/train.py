@@ -16,16 +16,21 @@ def signal_name(signum: int) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..config import Config
+
+    given = given_settings(args)
+    # a new run's settings are checked before torch is imported: a mistyped value answers
+    # at once (a resumed run's are checked against its checkpoint)
+    config = None if args.resume is not None else Config.from_preset(**given).validate()
+
     from ..runs.metrics import frames_per_second
     from ..training.launch import resume, train
     from ..training.outcome import TrainingFailed, TrainingInterrupted
 
-    given = given_settings(args)
     try:
-        if args.resume is not None:
+        if config is None:
             result = resume(args.resume, given, progress=args.progress)
         else:
-            result = train(Config.from_preset(**given), progress=args.progress)
+            result = train(config, progress=args.progress)
     except TrainingInterrupted as stop:
         print(
             f"\n{signal_name(stop.signum)}: stopped; checkpoint saved at {stop.checkpoint}\n"
