@@ -3,6 +3,7 @@
 import io
 import json
 import math
+import shutil
 import subprocess
 import sys
 
@@ -36,6 +37,21 @@ def test_training_says_where_it_writes_and_announces_its_evaluations(trained):
     assert len(announced) == len(scored) == 2  # at update 4, and the final one at update 8
     assert all(" mean " in line for line in scored)
     assert "Traceback" not in result.stderr and "A.L.E" not in result.stderr  # no banner
+
+
+def test_a_run_names_its_folder_on_its_first_line_and_its_last(trained, tmp_path):
+    run_dir, result = trained
+    assert str(run_dir) in result.stderr.splitlines()[0]
+    last = f"run folder: {run_dir} (report: {run_dir / 'report.html'})"
+    assert result.stdout.splitlines()[-1] == last
+    # resumed, past a checkpoint that does not read: the folder still comes first
+    copy = tmp_path / "t"
+    shutil.copytree(run_dir, copy)
+    (copy / "checkpoints" / "update-000000099.pt").write_bytes(b"cut")
+    resumed = kungfu("train", "--resume", copy, "--frames", 1280, "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr.splitlines()[0].startswith(f"resuming {copy} from update-000000008.pt")
+    assert resumed.stdout.splitlines()[-1].startswith(f"run folder: {copy} (report: ")
 
 
 def test_config_json_records_what_was_used_and_no_display_setting(trained):

@@ -45,11 +45,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     config = result.config
     last = result.evaluations[-1] if result.evaluations else None
-    print(f"run folder: {result.run_dir} (report: {result.run_dir / 'report.html'})")
     print(
         f"{result.frames:,} frames in {result.updates:,} updates, {result.wall_time_s:.0f} s "
         f"({frames_per_second(result.frames, result.wall_time_s):,.0f} frames/s)"
     )
     if last:
         print(f"last evaluation ({config.eval_games} games): mean {last['mean']:.0f}")
+    # last, as it was first: where everything is
+    print(f"run folder: {result.run_dir} (report: {result.run_dir / 'report.html'})")
     return 0

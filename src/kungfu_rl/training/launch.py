@@ -199,11 +199,12 @@ def _prepare_resume(
     path, payload, skipped = read_newest_checkpoint(run_dir)
     config, rebuilt = _resumed_config(run_dir, path, payload, overrides)
     check_writable(run_dir)
+    # first, the run folder; then what was wrong in it
+    print(f"resuming {run_dir} from {path.name} ({payload['frames']:,} frames)", file=sys.stderr)
     for bad, why in skipped:  # set aside: a new checkpoint must not take its name
         warn(f"skipped {bad.name}: {why}; moved to {set_aside(bad).relative_to(run_dir)}")
     if rebuilt:
         warn(rebuilt)
-    print(f"resuming {run_dir} from {path.name} ({payload['frames']:,} frames)", file=sys.stderr)
     write_config(run_dir, config)
     return config.to_json(), payload
 
