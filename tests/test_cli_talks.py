@@ -3,6 +3,7 @@
 import io
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -112,6 +113,18 @@ def test_eval_names_its_checkpoint_plays_best_greedy_and_shows_progress(trained)
     # without --best: the newest checkpoint, named
     result = kungfu("eval", run_dir, "--games", 1)
     assert "update-000000008.pt" in result.stderr.splitlines()[0]
+
+
+def test_eval_writes_every_score_and_statistic_one_way(trained):
+    run_dir, _ = trained
+    result = kungfu("eval", run_dir, "--games", 2, "--seed", 5)
+    assert result.returncode == 0, result.stderr
+    games = [line for line in result.stderr.splitlines() if line.startswith("game ")]
+    summary = result.stdout.splitlines()[0]
+    shown = [line.split(": ")[1].split(" (")[0] for line in games]
+    shown += re.findall(r"(?:mean|median|min|max) (\S+)", summary)
+    assert len(shown) == 6, (games, summary)
+    assert all(re.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d", x) for x in shown), shown
 
 
 def test_watch_writes_an_mp4_and_a_gif_and_prints_the_score(trained, tmp_path):

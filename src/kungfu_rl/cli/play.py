@@ -35,6 +35,11 @@ def _load_for_playing(args: argparse.Namespace) -> tuple[LoadedAgent, Path]:
     return loaded, record_dir
 
 
+def score(x: float) -> str:
+    """A game score or a statistic of scores, all written alike: 13,350.0."""
+    return f"{x:,.1f}"
+
+
 def _new_stamp(folder: Path, name: str = "eval-{}.json") -> str:
     """<YYYYmmdd-HHMMSS> for a new record `name` in `folder`, with -2, -3, ... when one of
     that second exists already (two in one second must not overwrite each other)."""
@@ -57,8 +62,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     env = env_factory(config)()
     torch.manual_seed(args.seed)
 
-    def progress(i: int, score: float, steps: int) -> None:
-        print(f"game {i + 1}/{args.games}: {score:,.0f} ({steps:,} steps)", file=sys.stderr)
+    def progress(i: int, points: float, steps: int) -> None:
+        print(f"game {i + 1}/{args.games}: {score(points)} ({steps:,} steps)", file=sys.stderr)
 
     stamp = _new_stamp(run_dir)
     video_dir = run_dir / "videos" / f"eval-{stamp}" if args.video else None
@@ -88,8 +93,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     print(
         f"{config.game}, {args.games} full games{', greedy' if args.greedy else ''}: "
-        f"mean {stats['mean']:.1f}  median {stats['median']:.1f}  "
-        f"min {stats['min']:.0f}  max {stats['max']:.0f}"
+        + "  ".join(f"{name} {score(stats[name])}" for name in ("mean", "median", "min", "max"))
     )
     print(f"wrote {out}" + (f" and videos in {video_dir}" if video_dir else ""))
     return 0
@@ -120,7 +124,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     )
     for i, game in enumerate(games):
         print(
-            f"game {i + 1}: score {game.score:,.0f}, {game.steps:,} steps "
+            f"game {i + 1}: score {score(game.score)}, {game.steps:,} steps "
             f"({game.steps * loaded.config.frameskip / 60:,.0f} s of play): "
             f"{game.video} and {game.gif}"
         )
