@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import gymnasium as gym
 import numpy as np
 
@@ -92,3 +94,14 @@ class LivesEnv(gym.Env):
         self.t += 1
         lives = 3 - self.t // 3
         return self._obs(), 1.0, lives == 0, False, {"lives": lives}
+
+
+class CountdownGame(CountdownEnv):
+    """CountdownEnv with what the trainer asks of a game beyond gymnasium's (`settings`,
+    `rgb_frame`), to train on in place of an Atari game. Its games' lengths come from the
+    seed a reset is given, or from fresh entropy when it is given none."""
+
+    settings = types.SimpleNamespace(frameskip=4)
+
+    def rgb_frame(self) -> np.ndarray:
+        return np.zeros((210, 160, 3), dtype=np.uint8)

@@ -40,7 +40,8 @@ def tiny_settings(tmp_path, **kw):
 
 
 def torchrun_worker(tmp_path, *args) -> dict[str, torch.Tensor]:
-    """Run tests/dist_worker.py on 2 ranks; check they end bit-identical; rank 0's params."""
+    """Run tests/dist_worker.py on 2 ranks; check they end bit-identical, their reward
+    statistics too; rank 0's params."""
     command = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     result = subprocess.run(
         [sys.executable, *command, str(WORKER), str(tmp_path), *map(str, args)],
@@ -53,11 +54,17 @@ def torchrun_worker(tmp_path, *args) -> dict[str, torch.Tensor]:
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert rank0.keys() == rank1.keys()
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)  # bit-identical
+    assert reward_statistics(tmp_path, 0) == reward_statistics(tmp_path, 1)  # one set
     return rank0
 
 
+def reward_statistics(tmp_path, rank: int) -> dict[str, float] | None:
+    """The ReturnNormalizer statistics rank `rank` ended with (tests/dist_worker.py's)."""
+    return json.loads((tmp_path / f"rank{rank}.json").read_text())
+
+
 def test_two_ranks_stay_identical_and_count_both_ranks_games(tmp_path):
-    settings = tiny_settings(tmp_path)
+    settings = tiny_settings(tmp_path, reward_mode="normalize")
     rank0 = torchrun_worker(tmp_path, json.dumps(settings))
     run_dir = tmp_path / "runs" / "dist"
     metrics = read_metrics(run_dir / "metrics.csv")
@@ -72,12 +79,37 @@ def test_two_ranks_stay_identical_and_count_both_ranks_games(tmp_path):
     _, payload, _ = load_newest(run_dir)
     assert payload["world_size"] == 2 and payload["update"] == 8
     assert all(torch.equal(payload["model"][k], rank0[k]) for k in rank0)
+    # the ranks share their reward statistics: every step of both ranks' games went in
+    steps = 2 * 2 * 4  # per update: 2 ranks × 2 games × 4 steps
+    assert payload["reward_normalizer"] == reward_statistics(tmp_path, 0)
+    assert payload["reward_normalizer"]["count"] == 8 * steps
 
     # resumed on 2 ranks from rank 0's checkpoint: still identical, and the counts carry on
     torchrun_worker(tmp_path, json.dumps({"frames": settings["frames"] * 3 // 2}), run_dir)
     metrics = read_metrics(run_dir / "metrics.csv")
     assert [int(u) for u in metrics["update"]] == [2, 4, 6, 8, 10, 12]
     assert metrics["frames"][-1] == settings["frames"] * 3 // 2
+    # every rank took up the checkpoint's statistics and went on sharing them
+    _, payload, _ = load_newest(run_dir)
+    assert payload["reward_normalizer"] == reward_statistics(tmp_path, 0)
+    assert payload["reward_normalizer"]["count"] == 12 * steps
+
+
+def test_two_ranks_share_one_set_of_reward_statistics(tmp_path, monkeypatch):
+    """Each rank's games pay differently (CountdownGame: 1 a step, games of random length);
+    the ranks still divide rewards by one deviation, that of every rank's returns, which
+    rank 0's checkpoint keeps and a resume gives every rank."""
+    monkeypatch.setenv("KUNGFU_TEST_GAME", "countdown")
+    steps = 2 * 2 * 4  # per update: 2 ranks × 2 games × 4 steps
+    settings = tiny_settings(tmp_path, reward_mode="normalize", frames=4 * steps * 4)
+    torchrun_worker(tmp_path, json.dumps(settings))  # checks that the ranks' statistics agree
+    run_dir = tmp_path / "runs" / "dist"
+    statistics = reward_statistics(tmp_path, 0)
+    assert statistics["count"] == 4 * steps and statistics["mean"] > 0
+    _, payload, _ = load_newest(run_dir)
+    assert payload["reward_normalizer"] == statistics
+    torchrun_worker(tmp_path, json.dumps({"frames": 6 * steps * 4}), run_dir)
+    assert reward_statistics(tmp_path, 0)["count"] == 6 * steps
 
 
 def free_port() -> int:

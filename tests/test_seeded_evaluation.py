@@ -2,12 +2,10 @@
 training's random streams as they were: two runs with one seed stay equal through their
 evaluations, and a run trains the same with or without them."""
 
-import types
-
 import numpy as np
 import pytest
 import torch
-from fakes import CountdownEnv
+from fakes import CountdownGame
 from test_resume import tiny
 
 import kungfu_rl.training.trainer as trainer_module
@@ -17,20 +15,11 @@ from kungfu_rl.training.evaluation import evaluation_seeds, share
 from kungfu_rl.training.launch import train
 
 
-class CountdownGame(CountdownEnv):
-    """CountdownEnv as the trainer plays it: games of random length (2..6 steps), drawn from
-    the seed a reset is given (or from fresh entropy when it is given none), so an unseeded
-    evaluation plays games of other lengths and draws another number of actions."""
-
-    settings = types.SimpleNamespace(frameskip=4)
-
-    def rgb_frame(self) -> np.ndarray:
-        return np.zeros((210, 160, 3), dtype=np.uint8)
-
-
 @pytest.fixture
 def countdown(monkeypatch):
-    """The trainer plays CountdownGame (its pool and its evaluations) instead of an Atari game."""
+    """The trainer plays CountdownGame (its pool and its evaluations) instead of an Atari
+    game: games of random length, so an unseeded evaluation plays games of other lengths
+    and draws another number of actions."""
     monkeypatch.setattr(trainer_module, "env_factory", lambda config: CountdownGame)
 
 

@@ -9,12 +9,16 @@ size against the game's others is kept (clipping loses it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 EPSILON = 1e-8
+
+Moments = tuple[float, float, float]
+"""(count, mean, variance) of a batch of returns."""
 
 
 def rewards_for_loss(rewards: torch.Tensor, mode: str, scale: float) -> torch.Tensor:
@@ -37,10 +41,17 @@ class ReturnNormalizer:
     deviation is of the return, not the reward, so that the value targets, which sum rewards,
     come out near unit size. State (`state_dict`) goes into checkpoints; the per-game returns
     do not (a resumed run plays new games).
+
+    `gather`, in a distributed run, gives every rank's moments of its batch in rank order
+    (`training.distributed.MomentsGather`): each rank merges all of them, in that order, so
+    that every rank keeps the same statistics, those of all the games of the run.
     """
 
-    def __init__(self, n_games: int, gamma: float):
+    def __init__(
+        self, n_games: int, gamma: float, gather: Callable[[Moments], list[Moments]] | None = None
+    ):
         self.gamma = gamma
+        self.gather = gather
         self.returns = np.zeros(n_games, dtype=np.float64)  # [B]
         self.count = 0.0
         self.mean = 0.0
@@ -54,11 +65,13 @@ class ReturnNormalizer:
             self.returns = self.returns * self.gamma + rewards[:, t]
             seen[:, t] = self.returns
             self.returns *= is_not_done[:, t]
-        self._merge(seen.ravel())
+        x = seen.ravel()
+        batch = (float(x.size), float(x.mean()), float(x.var()))
+        for moments in self.gather(batch) if self.gather else [batch]:
+            self._merge(*moments)
         return (rewards / np.sqrt(self.var + EPSILON)).astype(np.float32)
 
-    def _merge(self, x: np.ndarray) -> None:
-        n, mean, var = float(x.size), float(x.mean()), float(x.var())
+    def _merge(self, n: float, mean: float, var: float) -> None:
         total = self.count + n
         delta = mean - self.mean
         m2 = self.var * self.count + var * n + delta**2 * self.count * n / total

@@ -3,7 +3,8 @@
 Each rank plays its own games; after every backward pass the ranks average their gradients
 in one flattened all-reduce, so every rank takes the same optimizer step and the parameters
 stay equal. The same all-reduce carries two flags (a rank saw a non-finite loss; a rank was
-asked to stop), so all ranks skip the same updates and stop after the same update.
+asked to stop), so all ranks skip the same updates and stop after the same update. Before it,
+the ranks gather their reward statistics (`MomentsGather`), so that all divide rewards alike.
 """
 
 from __future__ import annotations
@@ -140,6 +141,22 @@ class GradientSync:
             offset += n
         self.any_stop = bool(flat[-1] > 0)
         return bool(flat[-2] > 0)
+
+
+class MomentsGather:
+    """Every rank's (count, mean, variance) of its rewards' returns, in rank order, on every
+    rank (one all-gather): `ReturnNormalizer` merges them all, so that the ranks keep one set
+    of reward statistics, which rank 0's checkpoint holds and a resume gives every rank."""
+
+    def __init__(self, info: DistInfo, device: torch.device):
+        self.info = info
+        self.device = device  # nccl gathers GPU tensors, gloo CPU ones
+
+    def __call__(self, moments: tuple[float, float, float]) -> list[tuple[float, float, float]]:
+        mine = torch.tensor(moments, dtype=torch.float64, device=self.device)  # [3]
+        every = [torch.empty_like(mine) for _ in range(self.info.world_size)]
+        _collective(dist.all_gather, every, mine)
+        return [(float(n), float(mean), float(var)) for n, mean, var in torch.stack(every).tolist()]
 
 
 def shutdown(info: DistInfo) -> None:

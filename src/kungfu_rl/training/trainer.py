@@ -42,6 +42,7 @@ from ..runtime.machine import (
 from .distributed import (
     DistInfo,
     GradientSync,
+    MomentsGather,
     RankLost,
     broadcast_parameters,
     gather_lists,
@@ -174,7 +175,9 @@ class Trainer(SavedState, EvaluationDuringTraining):
         self.nonfinite_in_a_row = 0
         self.normalizer = None
         if config.reward_mode == "normalize":
-            self.normalizer = ReturnNormalizer(config.n_games, config.gamma)
+            # under torchrun the ranks merge each other's statistics: one set for the run
+            gather = MomentsGather(self.dist, self.device) if self.dist.enabled else None
+            self.normalizer = ReturnNormalizer(config.n_games, config.gamma, gather)
         if resume_from is not None:
             self._restore(resume_from)
         self.pool = self._start_games(config, make_game)
