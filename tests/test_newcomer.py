@@ -123,3 +123,34 @@ def test_help_version_and_a_mistyped_value_import_nothing_but_the_package(argv):
     *_, imported, code = result.stdout.splitlines()
     assert imported == "['kungfu_rl']", (argv, imported)
     assert code == ("2" if argv[-1] in ("-1", "10") else "0"), (argv, result.stderr)
+
+
+def test_the_policy_loss_has_an_axis_of_its_own(tmp_path, monkeypatch):
+    """The value loss is often a thousand times the policy loss: on one axis, the policy
+    loss would be a flat line at zero."""
+    import numpy as np
+
+    from kungfu_rl.runs import plots
+    from kungfu_rl.runs.metrics import MetricsLogger
+
+    logger = MetricsLogger(tmp_path, tensorboard=False)
+    policy = [0.02, -0.01, 0.03, 0.0]
+    for update, p in enumerate(policy, start=1):
+        logger.record("loss/policy", p)
+        logger.record("loss/value", 500.0 * update)
+        logger.record("loss/entropy", 2.5)
+        logger.dump(update, 640 * update)
+    logger.close()
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, out, title: figures.append(fig) or out)
+    plots.plot_learning_curves(tmp_path / "metrics.csv", tmp_path / "curves.png")
+    [fig] = figures
+    drawn = {
+        ax: [list(np.round(line.get_ydata(), 6)) for line in ax.get_lines()] for ax in fig.axes
+    }
+    [policy_ax] = [ax for ax, lines in drawn.items() if policy in lines]
+    assert drawn[policy_ax] == [policy]  # alone on its axis
+    low, high = policy_ax.get_ylim()
+    assert high - low < 1  # scaled to itself, not to the value loss
+    assert "policy loss" in policy_ax.get_title()
+    plots.plt.close(fig)

@@ -67,41 +67,39 @@ def _metrics(metrics_csv: Path) -> dict[str, list[float]]:
 
 
 def plot_learning_curves(metrics_csv: Path, out_png: Path, title: str = "") -> Path:
-    """Score (training games and evaluations, with EWMA span 10), entropy and losses vs frames."""
+    """Score (training games and evaluations, with EWMA span 10), entropy, and the policy and
+    value losses vs frames, each loss on its own axis (the value loss is often a thousand
+    times the policy loss, which would draw flat beside it)."""
     m = _metrics(metrics_csv)
     frames = np.asarray(m["frames"]) / 1e6
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    fig, grid = plt.subplots(2, 2, figsize=(13, 8))
+    score_ax, entropy_ax, policy_ax, value_ax = grid.flat
 
-    ax = axes[0]
     x, y = _finite(frames, m["rollout/episode_score"])
     if len(y):
-        ax.plot(x, y, color="tab:blue", alpha=0.3, label="training games")
-        ax.plot(x, ewma(y, span=10), color="tab:blue", label="training games, EWMA@10")
+        score_ax.plot(x, y, color="tab:blue", alpha=0.3, label="training games")
+        score_ax.plot(x, ewma(y, span=10), color="tab:blue", label="training games, EWMA@10")
     x, y = _finite(frames, m["eval/score_mean"])
     if len(y):
-        ax.plot(x, y, "o-", color="tab:red", label="evaluation mean (full games)")
-    ax.set_title("game score")
-    ax.set_xlabel("frames (millions)")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
+        score_ax.plot(x, y, "o-", color="tab:red", label="evaluation mean (full games)")
+    if score_ax.get_legend_handles_labels()[0]:
+        score_ax.legend(loc="upper left", fontsize=8)
 
-    ax = axes[1]
-    x, y = _finite(frames, m["loss/entropy"])
-    ax.plot(x, y, color="tab:green")
-    ax.set_title("policy entropy")
-    ax.set_xlabel("frames (millions)")
-    ax.grid(alpha=0.3)
-
-    ax = axes[2]
-    for key, color in (("loss/policy", "tab:purple"), ("loss/value", "tab:orange")):
-        x, y = _finite(frames, m[key])
-        ax.plot(x, y, color=color, alpha=0.8, label=key)
-    ax.set_title("losses")
-    ax.set_xlabel("frames (millions)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-
+    for ax, key, color in (
+        (entropy_ax, "loss/entropy", "tab:green"),
+        (policy_ax, "loss/policy", "tab:purple"),
+        (value_ax, "loss/value", "tab:orange"),
+    ):
+        ax.plot(*_finite(frames, m[key]), color=color)
+    for ax, name in (
+        (score_ax, "game score"),
+        (entropy_ax, "policy entropy"),
+        (policy_ax, "policy loss (loss/policy)"),
+        (value_ax, "value loss (loss/value)"),
+    ):
+        ax.set_title(name)
+        ax.set_xlabel("frames (millions)")
+        ax.grid(alpha=0.3)
     return _save(fig, out_png, title)
 
 
