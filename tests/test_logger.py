@@ -3,6 +3,7 @@
 import csv
 import math
 
+import pytest
 from test_resume import FRAMES_PER_UPDATE, tiny
 
 from kungfu_rl.runs.metrics import COLUMNS, MetricsLogger, read_metrics
@@ -58,3 +59,34 @@ def test_an_older_run_folder_resumes_and_reports_without_losing_rows(tmp_path):
     assert all(math.isnan(v) for v in m["loss/policy"][:8])  # the old rows: blank there
     assert all(math.isfinite(v) for v in m["loss/policy"][8:])  # the new ones: measured
     assert "<img" in (run_dir / "report.html").read_text()
+
+
+def test_the_learning_rate_and_explained_variance_are_columns(tmp_path):
+    config = tiny(tmp_path, updates=4, lr_schedule="linear")
+    run_dir = train(config, progress=False).run_dir
+    m = read_metrics(run_dir / "metrics.csv")
+    # each row's rate is the one its update took: lr_at the frames before that update
+    expected = [config.lr_at((u - 1) * FRAMES_PER_UPDATE) for u in range(1, 5)]
+    assert m["loss/lr"] == [float(f"{lr:.6g}") for lr in expected]
+    assert m["loss/lr"][0] > m["loss/lr"][-1] > 0
+    header = (run_dir / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"loss/lr", "loss/explained_variance"} <= set(header)
+    assert all(v <= 1 for v in m["loss/explained_variance"] if math.isfinite(v))
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logger = MetricsLogger(tmp_path)  # what the update gives reaches both files
+    logger.record("loss/explained_variance", 0.5)
+    logger.record("loss/lr", 1e-4)
+    logger.dump(1, 32)
+    logger.close()
+    assert read_metrics(tmp_path / "metrics.csv")["loss/explained_variance"] == [0.5]
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert [e.value for e in events.Scalars("loss/explained_variance")] == [0.5]
+    assert events.Scalars("loss/lr")[0].value == pytest.approx(1e-4)
+
+    # an older metrics.csv, without them, reads with blank cells there
+    _write(tmp_path / "old.csv", OLDER, [[1, 320, 1.5, 100, 2.6]])
+    old = read_metrics(tmp_path / "old.csv")
+    assert math.isnan(old["loss/lr"][0]) and math.isnan(old["loss/explained_variance"][0])

@@ -27,12 +27,17 @@ COLUMNS = (
     "loss/entropy",
     "loss/grad_norm",
     "loss/skipped",
+    "loss/explained_variance",
+    "loss/lr",
     "eval/score_mean",
     "eval/score_median",
     "eval/score_min",
     "eval/score_max",
 )
-"""Columns this version writes, namespaced as the TensorBoard tags; a blank cell: not measured."""
+"""Columns this version writes, namespaced as the TensorBoard tags; a blank cell: not measured.
+`loss/…` are the update's: its losses, gradient norm, whether it was skipped, the explained
+variance (how much of the value targets' variance the values explain) and the learning rate
+the optimizer took (that of the row's last update)."""
 
 
 def frames_per_second(frames: float, seconds: float) -> float:

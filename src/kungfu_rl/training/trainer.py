@@ -265,6 +265,7 @@ class Trainer(SavedState, EvaluationDuringTraining):
         window.lengths = gather_lists(self.dist, window.lengths)
         window.frames *= self.dist.world_size
         window.write(self.logger)
+        self.logger.record("loss/lr", self.optimizer.param_groups[0]["lr"])  # the last update's
         self.logger.record("time/elapsed_s", self.elapsed())
         self.logger.dump(self.update, self.frames)
         window.clear()
