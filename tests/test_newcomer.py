@@ -154,3 +154,41 @@ def test_the_policy_loss_has_an_axis_of_its_own(tmp_path, monkeypatch):
     assert high - low < 1  # scaled to itself, not to the value loss
     assert "policy loss" in policy_ax.get_title()
     plots.plt.close(fig)
+
+
+def test_the_gif_writer_shows_every_frame_for_the_same_time(tmp_path):
+    """A still opening and a pause are frames like the others: no first frame held for
+    seconds (Pillow's writer folds equal neighbours into one frame of their summed time)."""
+    import imageio.v3 as iio
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    from kungfu_rl.play.evaluate import GifWriter
+
+    rng = np.random.default_rng(0)
+    colours = rng.integers(0, 256, (100, 3), dtype=np.uint8)  # an Atari screen has 128
+    frames = [colours[rng.integers(0, 100, (210, 160))]] * 8  # [210, 160, 3]: a still start
+    for _ in range(8):  # then play: a block moves
+        frame = frames[-1].copy()
+        y, x = rng.integers(0, 180), rng.integers(0, 130)
+        frame[y : y + 30, x : x + 30] = colours[rng.integers(0, 100)]
+        frames.append(frame)
+    frames += [frames[-1]] * 4  # and a pause
+    writer = GifWriter(tmp_path / "game.gif", fps=15, seconds=60)
+    for frame in frames:
+        writer.add(frame)
+    writer.close()
+
+    gif = Image.open(tmp_path / "game.gif")
+    durations = [frame.info["duration"] for frame in ImageSequence.Iterator(gif)]
+    assert durations == [70] * len(frames)  # 1/15 s to GIF's nearest hundredth
+    assert gif.info["loop"] == 0
+    assert (iio.imread(tmp_path / "game.gif", index=None) == np.stack(frames)).all()
+
+    many = [rng.integers(0, 256, (21, 16, 3), dtype=np.uint8) for _ in range(3)]  # > 256
+    writer = GifWriter(tmp_path / "many.gif", fps=15, seconds=60)
+    for frame in many + many[-1:]:
+        writer.add(frame)
+    writer.close()
+    gif = Image.open(tmp_path / "many.gif")
+    assert [frame.info["duration"] for frame in ImageSequence.Iterator(gif)] == [70] * 4

@@ -15,6 +15,7 @@ import torch
 from ..agent.networks import RecurrentAgent
 from ..envs.atari import AtariGame
 from ..runtime.machine import torch_threads
+from .gif import write_gif
 
 VIDEO_SCALE = 2
 """Videos show the 210×160 screen at twice its size."""
@@ -37,7 +38,8 @@ class VideoWriter:
 
 
 class GifWriter:
-    """Collects the first `seconds` of RGB frames [210, 160, 3] for a small looping GIF."""
+    """Collects the first `seconds` of RGB frames [210, 160, 3] for a small looping GIF,
+    every frame shown for the same time (`gif.frame_delay_ms`)."""
 
     def __init__(self, path: Path, fps: float, seconds: float):
         self.path, self.fps = Path(path), fps
@@ -49,7 +51,7 @@ class GifWriter:
             self.frames.append(frame.copy())
 
     def close(self) -> None:
-        imageio.mimsave(self.path, self.frames, duration=1000 / self.fps, loop=0)
+        write_gif(self.path, self.frames, self.fps)  # every frame as long as the others
 
 
 def choose_actions(
