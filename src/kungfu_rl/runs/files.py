@@ -1,6 +1,6 @@
-"""A run folder's small files: config.json and the evaluation records, each read through a
-validating reader; `settle`, the one check every config passes; `set_aside` for a file that
-cannot be read."""
+"""A run folder's small files: config.json (the settings, and the code that trained the run)
+and the evaluation records, each read through a validating reader; `settle`, the one check
+every config passes; `set_aside` for a file that cannot be read."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from typing import Any
 
 from ..config import Config, ConfigError
 from ..envs.games import resolve_game
+from ..runtime.versions import code_version
 from .checks import MAX_COUNT, Damaged, real, shown, whole
 from .errors import RunFileError
 
 UNREADABLE_DIR = "unreadable"
 """Where a writer moves a file it cannot read (checkpoints/unreadable/, unreadable/)."""
+CODE_FIELDS = ("kungfu_rl", "git_commit", "git_dirty")
+"""What config.json's "code" entries say of the code (`runtime.versions.code_version`)."""
 MAX_JSON_BYTES = 1 << 20
 """config.json and the eval records are a few kB; a larger one is not this package's."""
 
@@ -72,12 +75,50 @@ def read_config(run_dir: Path) -> Config:
         raise RunFileError(f"{path} is unreadable: {e}") from None
 
 
-def write_config(run_dir: Path, config: Config) -> None:
-    """run_dir/config.json, atomically (a temporary file renamed over it)."""
+def write_config(run_dir: Path, config: Config, update: int = 0) -> None:
+    """run_dir/config.json, atomically (a temporary file renamed over it): every setting,
+    and under "code" the code that trained the run, as `code_history` keeps it for a
+    session that trains from `update` on."""
     path = Path(run_dir) / "config.json"
+    data = json.loads(config.to_json())
+    data["code"] = code_history(_recorded_code(path), code_version(), update)
     tmp = path.with_name(".config.json.tmp")
-    tmp.write_text(config.to_json())
+    tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
+
+
+def code_history(
+    recorded: list[dict[str, Any]], code: dict[str, Any], update: int
+) -> list[dict[str, Any]]:
+    """The code that trained a run, one entry per stretch of updates: {"from_update": N,
+    "kungfu_rl": version, "git_commit": hash or None, "git_dirty": bool or None}. A session
+    that trains from `update` on drops the entries from `update` on (the updates they
+    trained past the checkpoint it resumes from are gone) and adds its own unless the code
+    is the last entry's, at a commit and clean."""
+    kept = [e for e in recorded if e["from_update"] < update]
+    same = kept and all(kept[-1][k] == code[k] for k in CODE_FIELDS)
+    if same and code["git_commit"] and code["git_dirty"] is False:
+        return kept
+    return [*kept, {"from_update": update, **{k: code[k] for k in CODE_FIELDS}}]
+
+
+def _recorded_code(path: Path) -> list[dict[str, Any]]:
+    """The entries of config.json's "code" that are whole; none from a file that is missing
+    or damaged (a run that starts, or a config.json rebuilt from a checkpoint)."""
+    try:
+        entries = _read_json(path).get("code")
+    except (Damaged, AttributeError):
+        return []
+    if not isinstance(entries, list):
+        return []
+    return [
+        e
+        for e in entries
+        if isinstance(e, dict)
+        and isinstance(e.get("from_update"), int)
+        and not isinstance(e["from_update"], bool)
+        and all(k in e for k in CODE_FIELDS)
+    ]
 
 
 def _read_json(path: Path) -> Any:
