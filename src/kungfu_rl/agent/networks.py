@@ -1,4 +1,5 @@
-"""The notebook's recurrent actor-critic network, and its feedforward twin for the ablation."""
+"""The recurrent actor-critic network: the notebook's conv stack or the DQN/A2C/PPO papers',
+then a dense layer, a memory core (LSTM, GRU or none) and the policy and value heads."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import CORES, FRAME_SIZES, INITS, INPUT_NORMS, PRECISIONS
+from ..config import CORES, FRAME_SIZES, INITS, INPUT_NORMS, NETWORKS, PRECISIONS
 from .memory import MEMORY_TENSORS, Memory, reset_memory
 
 _CONV_SIDE = FRAME_SIZES[0]  # 42
@@ -34,6 +35,29 @@ def standardise_frames(x: torch.Tensor, min_std: float = 1e-3) -> torch.Tensor:
     return (x - mean) / std.clamp_min(min_std)
 
 
+def notebook_convs(in_channels: int, channels: int) -> nn.Sequential:
+    """The notebook's stack: 3 × conv(channels, 3×3, stride 2) + ReLU, flattened.
+    [N, in_channels, 42, 42] -> [N, channels · 4 · 4] (512 at 32 channels)."""
+    layers: list[nn.Module] = []
+    for c_in in (in_channels, channels, channels):
+        layers += [nn.Conv2d(c_in, channels, kernel_size=3, stride=2), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+def nature_convs(in_channels: int) -> nn.Sequential:
+    """The DQN/A2C/PPO papers' stack: conv 32 8×8/4, 64 4×4/2, 64 3×3/1, each + ReLU,
+    flattened. [N, in_channels, 84, 84] -> [N, 64 · 7 · 7 = 3136] ([N, 64] from 42×42)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 32, kernel_size=8, stride=4),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(32, 64, kernel_size=4, stride=2),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(64, 64, kernel_size=3, stride=1),
+        nn.ReLU(inplace=True),
+        nn.Flatten(),
+    )
+
+
 class RecurrentAgent(nn.Module):
     """3 × conv(32, 3×3, stride 2) -> dense 128 -> LSTMCell(128) -> action logits, state value.
 
@@ -43,6 +67,9 @@ class RecurrentAgent(nn.Module):
     6×6, stride-4 filter over the 84×84 frame, much like the Nature DQN network's first
     (8×8, stride 4).
 
+    `network="nature"` replaces the conv stack by the DQN/A2C/PPO papers' (`nature_convs`),
+    which takes the frame as it is (no fold); with `hidden=512` and `core="none"` it is
+    their whole network.
     With `core="gru"` a GRUCell replaces the LSTM; with `core="none"` the memory is left
     out: the policy sees one frame and remembers nothing.
     `init="orthogonal"` starts from orthogonal weights with a near-silent policy head;
@@ -65,8 +92,11 @@ class RecurrentAgent(nn.Module):
         precision: str = "fp32",
         init: str = "torch",
         input_norm: str = "frame",
+        network: str = "notebook",
     ):
         super().__init__()
+        if network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
         if core not in CORES:
             raise ValueError(f"core must be one of {CORES}, got {core!r}")
         if precision not in PRECISIONS:
@@ -81,24 +111,20 @@ class RecurrentAgent(nn.Module):
         self.n_actions = n_actions
         self.core = core
         self.hidden = hidden
+        self.network = network
         c, side = obs_shape[0], obs_shape[-1]
-        fold = side // _CONV_SIDE if side % _CONV_SIDE == 0 else 1
+        fold = side // _CONV_SIDE if side % _CONV_SIDE == 0 and network == "notebook" else 1
         # [N, c, n·42, n·42] -> [N, c·n², 42, 42]; nothing for the notebook's 42×42
         self.fold = nn.PixelUnshuffle(fold) if fold > 1 else nn.Identity()
-        self.conv = nn.Sequential(
-            nn.Conv2d(c * fold * fold, channels, kernel_size=3, stride=2),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, kernel_size=3, stride=2),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, kernel_size=3, stride=2),
-            nn.ReLU(inplace=True),
-            nn.Flatten(),
-        )
+        if network == "nature":
+            self.conv = nature_convs(c)
+        else:
+            self.conv = notebook_convs(c * fold * fold, channels)
         # channels-last convolutions: oneDNN runs the replay's forward and backward ~1.8×
         # faster on CPU than in the default layout (docs/decisions.md)
         self.conv.to(memory_format=torch.channels_last)
         with torch.no_grad():
-            n_flat = self.encode_conv(torch.zeros(1, *obs_shape)).shape[1]  # 512 at 42×42
+            n_flat = self.encode_conv(torch.zeros(1, *obs_shape)).shape[1]  # [1, n_flat]
         self.hid = nn.Linear(n_flat, hidden)
         self.rnn: nn.Module | None = {
             "lstm": lambda: nn.LSTMCell(hidden, hidden),

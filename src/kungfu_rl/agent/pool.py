@@ -90,6 +90,9 @@ class EnvPool:
         self.settings: GameSettings | None = getattr(probe, "settings", None)
         probe.close()
         self.atari = isinstance(probe, AtariGame)
+        self.fire = probe.fire if self.atari else None  # FIRE's index with press_fire
+        # each game's next action is FIRE: at a game's start and after a lost life
+        self._fire_next = np.full(B, self.fire is not None)
         splits = [0, B // 2, B] if overlap and self.atari and B >= 2 else [0, B]
         self.slices = [slice(a, b) for a, b in itertools.pairwise(splits)]
         if self.atari:
@@ -183,6 +186,8 @@ class EnvPool:
             if lives is not None:
                 life_lost[t, sl] = (lives < self._lives[sl]) & ~done
                 self._lives[sl] = lives
+            if self.fire is not None:
+                self._fire_next[sl] = done | (life_lost[t, sl] > 0)
             self._track_episodes(reward, done, sl)
             memory[half] = reset_memory(memory[half], torch.as_tensor(~done))
             if self.atari:  # a game that ended was reset: its new game's first frame
@@ -198,6 +203,8 @@ class EnvPool:
                 obs_buf[t, sl] = self.prev_observations[sl]
                 memory[half], readout = self.agent.step(memory[half], obs_buf[t, sl])
                 actions[t, sl] = self.agent.sample_actions(readout)
+                if self.fire is not None:  # recorded as played, so π_old is FIRE's
+                    actions[t, sl][self._fire_next[sl]] = self.fire
                 self.envs[half].send(actions[t, sl])
                 in_flight[half] = True
                 if policy:

@@ -45,9 +45,23 @@ def clipped_policy_loss(
     return loss, moved
 
 
-def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
-    """Mean squared error of V(s_t) against the (detached) returns. Both [T, B]."""
-    return F.mse_loss(values, returns.detach())
+def value_loss(
+    values: torch.Tensor,
+    returns: torch.Tensor,
+    old_values: torch.Tensor | None = None,
+    clip_range: float = _DEFAULTS.clip_range,
+) -> torch.Tensor:
+    """Mean squared error of V(s_t) against the (detached) returns. Both [T, B].
+
+    With `old_values` [T, B] (the acting network's V), PPO's clipped form: per step the
+    larger of (V − R)² and (V_old + clip(V − V_old, ±clip_range) − R)², so that one update
+    gains nothing by moving V further than clip_range from V_old."""
+    returns = returns.detach()
+    if old_values is None:
+        return F.mse_loss(values, returns)
+    old = old_values.detach()
+    kept = old + torch.clamp(values - old, -clip_range, clip_range)
+    return torch.max((values - returns) ** 2, (kept - returns) ** 2).mean()
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -67,11 +81,13 @@ def actor_critic_loss(
     value_coef: float = _DEFAULTS.value_coef,
     old_log_pi: torch.Tensor | None = None,
     clip_range: float = _DEFAULTS.clip_range,
+    old_values: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """policy loss + value_coef · value MSE − entropy_coef · entropy (the weights default
     to `Config`'s, the one source of defaults). The policy loss is the policy gradient's,
     or with `old_log_pi` [T, B] PPO's clipped one (`clipped_policy_loss`, whose two
-    measures of how far the policy moved join the metrics).
+    measures of how far the policy moved join the metrics); with `old_values` [T, B] the
+    value loss is clipped as well (`value_loss`).
 
     logits [T, B, A]; values, actions, returns, advantages [T, B].
     Returns the scalar loss and its parts as floats, keyed `loss/...`.
@@ -81,7 +97,7 @@ def actor_critic_loss(
         pg = policy_gradient_loss(logits, actions, advantages)
     else:
         pg, moved = clipped_policy_loss(logits, actions, advantages, old_log_pi, clip_range)
-    vl = value_loss(values, returns)
+    vl = value_loss(values, returns, old_values, clip_range)
     ent = entropy(logits)
     loss = pg + value_coef * vl - entropy_coef * ent
     metrics = {

@@ -72,11 +72,13 @@ def train_on_rollout(
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
     `value_ends` [B, T+1] (1 where a life was lost, say) also cuts the returns there,
     without touching the memory: the game and its memory go on.
-    With `epochs` or `minibatches` above 1 the update is PPO's: π_old and the advantages
-    from one replay, then `epochs` passes of `minibatches` steps, each on a share of whole
-    games, with the clipped policy loss (`clipped_policy_loss`). `behaviour` = (log π(a_t|s_t),
-    V(s_t)), both [B, T+1], as the acting network gave them (`Rollout.log_pi`,
-    `Rollout.values`, with the same weights as now), spares PPO's update that replay.
+    With `epochs` or `minibatches` above 1 (`UpdateSettings.clipped`) the update is PPO's:
+    π_old and the advantages from one replay, then `epochs` passes of `minibatches` steps,
+    each on a share of whole games (of single steps for a network without memory), with the
+    clipped policy loss (`clipped_policy_loss`) and with `clip_value` the clipped value loss.
+    `behaviour` = (log π(a_t|s_t), V(s_t)), both [B, T+1], as the acting network gave them
+    (`Rollout.log_pi`, `Rollout.values`, with the same weights as now), spares PPO's update
+    that replay.
     A non-finite loss or gradient skips the step (`loss/skipped` = 1).
     `sync(grads, loss_is_nonfinite) -> any_rank_nonfinite` averages the gradients over the
     ranks of a distributed run (see `training.distributed.GradientSync`) before the clip.
@@ -98,7 +100,7 @@ def train_on_rollout(
         cut = mask * (1 - _time_major(value_ends, device, torch.float32))
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
     replay = _Replay(obs, act, rew, mask, cut, memory)
-    if s.epochs > 1 or s.minibatches > 1:
+    if s.clipped:
         if behaviour is not None:
             behaviour = tuple(_time_major(x, device, torch.float32) for x in behaviour)
         return _clipped_epochs(agent, optimizer, replay, s, sync, behaviour)
@@ -128,11 +130,10 @@ def _clipped_epochs(
 ) -> dict[str, float]:
     """PPO's update on one rollout: advantages and π_old from `behaviour` (log π [T+1, B],
     V [T+1, B], time-major) or else from one replay without gradients, then `s.epochs`
-    passes, each over `s.minibatches` shares of the games (a share keeps whole games, so
-    its memory replays from the rollout's start; shares differ by at most one game, and
-    with fewer games than `s.minibatches` each game is a share). Returns the last step's
-    loss metrics; the gradient norm, the clip fraction and the approximate KL are the means
-    over all steps."""
+    passes of `s.minibatches` steps each (`_minibatches`: shares of whole games for a
+    network with memory, shares of single steps without). With `s.clip_value` the value
+    loss is clipped around the acting network's V. Returns every loss metric as its mean
+    over all steps (`loss/skipped`: 1 if any step was skipped) and the explained variance."""
     T, B = r.obs.shape[0] - 1, r.obs.shape[1]
     act = r.act[:T]
     if behaviour is not None:
@@ -143,37 +144,68 @@ def _clipped_epochs(
             old_log_pi = F.log_softmax(logits[:T], dim=-1)
             old_log_pi = old_log_pi.gather(-1, act.unsqueeze(-1)).squeeze(-1)  # [T, B]
     advantages, returns = _targets(values, r, s)
-    n_shares = min(s.minibatches, B)  # fewer games than minibatches: one game a share
-    averaged = ("loss/grad_norm", "loss/clip_fraction", "loss/approx_kl")
-    sums, steps, skipped, metrics = dict.fromkeys(averaged, 0.0), 0, 0.0, {}
+    old_values = values[:T].detach()  # [T, B]
+    sums: dict[str, float] = {}
+    steps, skipped = 0, 0.0
     for _ in range(s.epochs):
-        order = torch.randperm(B, device=r.obs.device)
-        for g in torch.tensor_split(order, n_shares):  # sizes differ by at most one game
-            memory = tuple(m[g] for m in r.memory)
-            logits, values, _ = agent.unroll(r.obs[:T, g], memory, r.mask[:T, g])
-            adv = advantages[:, g]  # [T, games in the share]
+        for take, memory in _minibatches(r, T, B, s.minibatches, memoryless=agent.rnn is None):
+            obs, mask = take(r.obs[:T]), take(r.mask[:T])  # [T', B', C, H, W], [T', B']
+            logits, values, _ = agent.unroll(obs, memory, mask)
+            adv = take(advantages)
             adv = adv - adv.mean()
             if adv.numel() > 1:  # one step of one game has no deviation to divide by
                 adv = adv / (adv.std() + 1e-8)
             loss, metrics = actor_critic_loss(
                 logits,
                 values,
-                act[:, g],
-                returns[:, g],
+                take(act),
+                take(returns),
                 adv,
                 entropy_coef=s.entropy_coef,
                 value_coef=s.value_coef,
-                old_log_pi=old_log_pi[:, g],
+                old_log_pi=take(old_log_pi),
                 clip_range=s.clip_range,
+                old_values=take(old_values) if s.clip_value else None,
             )
             metrics = _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
-            for key in averaged:
-                sums[key] += metrics[key]
+            skipped = max(skipped, metrics.pop("loss/skipped"))
+            for key, value in metrics.items():
+                sums[key] = sums.get(key, 0.0) + value
             steps += 1
-            skipped = max(skipped, metrics["loss/skipped"])
-    metrics.update({key: total / steps for key, total in sums.items()})
+    metrics = {key: total / steps for key, total in sums.items()}
     metrics["loss/skipped"] = skipped
+    metrics["loss/explained_variance"] = explained_variance(old_values, returns)
     return metrics
+
+
+def _minibatches(
+    r: _Replay, T: int, B: int, n: int, memoryless: bool
+) -> list[tuple[Callable[[torch.Tensor], torch.Tensor], tuple[torch.Tensor, ...]]]:
+    """One pass's minibatches, in a fresh random order: for each, a function that takes a
+    minibatch out of a [T, B, ...] tensor and the memory it starts from.
+
+    With memory, a minibatch is a share of whole games ([T, games, ...]), which replays its
+    memory from the rollout's start; shares differ by at most one game, and with fewer games
+    than `n` each game is a share. Without memory, a minibatch is a share of the T × B single
+    steps of any game, as one [1, steps, ...] row (the papers' and CleanRL's PPO)."""
+    device = r.obs.device
+    if memoryless:
+        order = torch.randperm(T * B, device=device)
+        shares = torch.tensor_split(order, min(n, T * B))
+        return [(lambda x, i=i: x[i // B, i % B].unsqueeze(0), ()) for i in shares]
+    order = torch.randperm(B, device=device)
+    shares = torch.tensor_split(order, min(n, B))  # sizes differ by at most one game
+    return [(lambda x, g=g: x[:, g], tuple(m[g] for m in r.memory)) for g in shares]
+
+
+def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:
+    """1 − Var(R − V) / Var(R) over all steps: 1 when V predicts the returns, 0 when it does
+    no better than their mean, below 0 when worse; NaN when the returns do not vary.
+    values, returns [T, B]."""
+    var = returns.float().var(correction=0)
+    if var == 0:
+        return float("nan")
+    return float(1 - (returns - values).float().var(correction=0) / var)
 
 
 def _normalized(
@@ -211,7 +243,7 @@ def _replay_loss(
     T = r.obs.shape[0] - 1
     logits, values, _ = agent.unroll(r.obs, r.memory, r.mask)  # [T+1, B, A], [T+1, B]
     advantages, returns = _targets(values, r, s)  # [T, B]
-    return actor_critic_loss(
+    loss, metrics = actor_critic_loss(
         logits[:T],
         values[:T],
         r.act[:T],
@@ -220,6 +252,8 @@ def _replay_loss(
         entropy_coef=s.entropy_coef,
         value_coef=s.value_coef,
     )
+    metrics["loss/explained_variance"] = explained_variance(values[:T].detach(), returns)
+    return loss, metrics
 
 
 def _step(

@@ -3,7 +3,8 @@
 A leaf: it imports neither torch nor ale-py, so that a command can check what a user typed
 before any heavy import.
 
-    settings.py     Config (the table), UpdateSettings, RESUMABLE
+    settings.py     Config (the table), RESUMABLE
+    update.py       UpdateSettings, what one update needs of a Config
     presets.py      PRESETS (kungfu train --preset), SETTINGS_ADDED
     validation.py   ConfigError, Spec and how a value is checked against it, flag()
     choices.py      the choices and limits the table draws on
@@ -11,6 +12,7 @@ before any heavy import.
 
 from .choices import (
     CORES,
+    CROPS,
     DEVICES,
     FRAME_SIZES,
     INITS,
@@ -18,16 +20,19 @@ from .choices import (
     LR_SCHEDULES,
     MAX_NAME_BYTES,
     MAX_SEED,
+    NETWORKS,
     PRECISIONS,
     RESIZES,
     REWARD_MODES,
 )
 from .presets import PRESETS, SETTINGS_ADDED
-from .settings import RESUMABLE, Config, UpdateSettings
+from .settings import RESUMABLE, Config
+from .update import UpdateSettings
 from .validation import ConfigError, Spec, flag, setting, spec_of
 
 __all__ = [
     "CORES",
+    "CROPS",
     "DEVICES",
     "FRAME_SIZES",
     "INITS",
@@ -35,6 +40,7 @@ __all__ = [
     "LR_SCHEDULES",
     "MAX_NAME_BYTES",
     "MAX_SEED",
+    "NETWORKS",
     "PRECISIONS",
     "PRESETS",
     "RESIZES",

@@ -24,6 +24,13 @@ ball keeps its brightness and a paddle's position is twice as fine. The network'
 42×42 either way: it folds each 2×2 block of an 84×84 frame into 4 channels."""
 PRECISIONS = ("fp32", "bf16")
 """Arithmetic of the conv stack: float32, or bfloat16 under autocast (weights stay float32)."""
+NETWORKS = ("notebook", "nature")
+"""The conv stack: the notebook's (3 × conv 32 3×3 stride 2, sized for 42×42 frames), or the
+DQN/A2C/PPO papers' (conv 32 8×8 stride 4, 64 4×4 stride 2, 64 3×3 stride 1, sized for 84×84
+frames), each followed by the dense layer of --hidden units."""
+CROPS = ("play", "none")
+"""What part of the 210×160 screen a game's frame keeps: its play area (`envs.games.GAME_CROPS`;
+the whole screen for games not listed) or the whole screen, as the published agents saw it."""
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("constant", "linear")
 REWARD_MODES = ("scale", "clip", "normalize")

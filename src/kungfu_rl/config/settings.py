@@ -1,7 +1,7 @@
 """Every training setting in one typed table: default, help, bounds or choices, resumable or not.
 
 Validation, the command line's flags and the set of settings a resume may change are all
-derived from this one table (`Config`).
+derived from this one table (`Config`); `update.UpdateSettings` is the part one update needs.
 """
 
 from __future__ import annotations
@@ -9,23 +9,27 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .choices import (
     CORES,
+    CROPS,
     DEVICES,
     FRAME_SIZES,
     INITS,
     INPUT_NORMS,
     LR_SCHEDULES,
-    MAX_NAME_BYTES,
     MAX_SEED,
+    NETWORKS,
     PRECISIONS,
     RESIZES,
     REWARD_MODES,
 )
 from .presets import PRESETS, SETTINGS_ADDED
-from .validation import ConfigError, checked, setting, shown, spec_of
+from .validation import ConfigError, check_together, checked, setting, shown, spec_of
+
+if TYPE_CHECKING:
+    from .update import UpdateSettings
 
 PRESET, GAME, BUDGET, AGENT, LEARNING, SAVING, MACHINE = (
     "preset",
@@ -66,6 +70,19 @@ class Config:
         high=10**9,
     )
 
+    crop: str = setting(
+        "play",
+        "what the frame keeps of the screen: play (the game's play area, without its score "
+        "bar, where one is listed) or none (the whole screen, as the published agents saw it)",
+        GAME,
+        choices=CROPS,
+    )
+    press_fire: bool = setting(
+        False,
+        "press FIRE at each game's start and after each lost life, in games that have it "
+        "(Breakout's ball waits for it); that step's action is recorded as FIRE",
+        GAME,
+    )
     resize: str = setting(
         "area",
         "how a frame shrinks to --frame-size: area (each cell the mean of its pixels, the "
@@ -111,6 +128,13 @@ class Config:
     )
 
     # the agent
+    network: str = setting(
+        "notebook",
+        "conv stack: notebook (3 × conv 32 3×3/2, for 42×42 frames) or nature (the DQN/A2C/PPO "
+        "papers': conv 32 8×8/4, 64 4×4/2, 64 3×3/1, for 84×84 frames)",
+        AGENT,
+        choices=NETWORKS,
+    )
     core: str = setting(
         "lstm",
         "memory core: lstm (the notebook's), gru, or none (feedforward, for the memory ablation)",
@@ -121,7 +145,12 @@ class Config:
         128, "width of the dense layer and of the memory", AGENT, low=1, high=4096
     )
     channels: int = setting(
-        32, "channels of each of the three conv layers", AGENT, low=1, high=1024
+        32,
+        "channels of each of the notebook network's three conv layers (the nature network's "
+        "are 32, 64, 64)",
+        AGENT,
+        low=1,
+        high=1024,
     )
     init: str = setting(
         "torch",
@@ -142,10 +171,19 @@ class Config:
     lr: float = setting(3e-4, "Adam learning rate", LEARNING, low=0.0, low_open=True, high=1.0)
     lr_schedule: str = setting(
         "constant",
-        "constant, or linear: the rate falls linearly to 0 at --frames",
+        "constant, or linear: the rate falls linearly to 0 at --frames (or --lr-decay-frames)",
         LEARNING,
         choices=LR_SCHEDULES,
     )
+    lr_decay_frames: int = setting(
+        0,
+        "with --lr-schedule linear, the frames at which the rate reaches 0 (0: --frames); "
+        "a run may stop before it",
+        LEARNING,
+        low=0,
+        high=10**15,
+    )
+    adam_eps: float = setting(1e-8, "Adam's epsilon", LEARNING, low=0.0, low_open=True, high=1.0)
     gamma: float = setting(0.99, "discount factor", LEARNING, low=0.0, low_open=True, high=1.0)
     gae_lambda: float = setting(
         0.95, "GAE lambda; 1 is the notebook's n-step return", LEARNING, low=0.0, high=1.0
@@ -196,6 +234,12 @@ class Config:
         low=0.0,
         low_open=True,
         high=10.0,
+    )
+    clip_value: bool = setting(
+        False,
+        "with PPO's update, the value loss is the larger of the plain one and that of a value "
+        "kept within --clip-range of the acting network's",
+        LEARNING,
     )
 
     # evaluation, logging, saving
@@ -292,29 +336,14 @@ class Config:
         """
         for f in dataclasses.fields(self):
             setattr(self, f.name, checked(f, getattr(self, f.name)))
-        if not self.game.strip():
-            raise ConfigError("--game must name a game (see `kungfu games`)")
-        if self.frame_size not in FRAME_SIZES:
-            sizes = " or ".join(str(s) for s in FRAME_SIZES)
-            raise ConfigError(f"--frame-size must be {sizes}, got {self.frame_size}")
-        if self.frames < self.frames_per_update:
-            raise ConfigError(
-                f"--frames {self.frames:,} is less than one update "
-                f"(--n-games × --rollout-len × --frameskip = {self.frames_per_update:,})"
-            )
-        name = self.run_name
-        if "/" in name or "\\" in name or name in (".", "..") or not name.isprintable():
-            raise ConfigError(f"--run-name must be a plain folder name, got {shown(name)}")
-        if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
-            raise ConfigError(
-                f"--run-name is {len(name.encode('utf-8', 'surrogateescape'))} bytes long; "
-                f"a folder name holds at most {MAX_NAME_BYTES}"
-            )
+        check_together(self)
         return self
 
     @property
     def update_settings(self) -> UpdateSettings:
         """What `train_on_rollout` needs of this config."""
+        from .update import UpdateSettings
+
         return UpdateSettings(
             **{f.name: getattr(self, f.name) for f in dataclasses.fields(UpdateSettings)}
         )
@@ -322,7 +351,8 @@ class Config:
     def lr_at(self, frames: int) -> float:
         """The learning rate for the update that starts after `frames` frames."""
         if self.lr_schedule == "linear":
-            return self.lr * max(0.0, 1.0 - frames / self.frames)
+            horizon = self.lr_decay_frames or self.frames
+            return self.lr * max(0.0, 1.0 - frames / horizon)
         return self.lr
 
     @property
@@ -358,25 +388,6 @@ class Config:
             # or an integer of thousands of digits; RecursionError: lists nested too deep
             raise ConfigError(f"a config that is not JSON ({str(e)[:100]})") from None
         return cls.from_dict(data)
-
-
-_DEFAULT = Config()
-
-
-@dataclass(frozen=True)
-class UpdateSettings:
-    """The settings of one update (`train_on_rollout`); every default is Config's."""
-
-    gamma: float = _DEFAULT.gamma
-    gae_lambda: float = _DEFAULT.gae_lambda
-    entropy_coef: float = _DEFAULT.entropy_coef
-    value_coef: float = _DEFAULT.value_coef
-    reward_mode: str = _DEFAULT.reward_mode
-    reward_scale: float = _DEFAULT.reward_scale
-    max_grad_norm: float = _DEFAULT.max_grad_norm
-    epochs: int = _DEFAULT.epochs
-    minibatches: int = _DEFAULT.minibatches
-    clip_range: float = _DEFAULT.clip_range
 
 
 RESUMABLE = frozenset(f.name for f in dataclasses.fields(Config) if spec_of(f).resumable)

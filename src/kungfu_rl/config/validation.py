@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .choices import FRAME_SIZES, MAX_NAME_BYTES
+
 
 class ConfigError(ValueError):
     """A setting a user gave that cannot work; the message is one line for the command line."""
@@ -106,3 +108,26 @@ def shown(value: Any) -> str:
     plain = isinstance(value, int | float) and not isinstance(value, bool)
     text = number(value) if plain else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_together(config: Any) -> None:
+    """The checks of a `Config` that look past one setting: the game is named, the frame is
+    a size the network takes, the budget holds one update, the run's name is a folder name."""
+    if not config.game.strip():
+        raise ConfigError("--game must name a game (see `kungfu games`)")
+    if config.frame_size not in FRAME_SIZES:
+        sizes = " or ".join(str(s) for s in FRAME_SIZES)
+        raise ConfigError(f"--frame-size must be {sizes}, got {config.frame_size}")
+    if config.frames < config.frames_per_update:
+        raise ConfigError(
+            f"--frames {config.frames:,} is less than one update "
+            f"(--n-games × --rollout-len × --frameskip = {config.frames_per_update:,})"
+        )
+    name = config.run_name
+    if "/" in name or "\\" in name or name in (".", "..") or not name.isprintable():
+        raise ConfigError(f"--run-name must be a plain folder name, got {shown(name)}")
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > MAX_NAME_BYTES:
+        raise ConfigError(
+            f"--run-name is {size} bytes long; a folder name holds at most {MAX_NAME_BYTES}"
+        )

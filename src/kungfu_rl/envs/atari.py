@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from .games import GameSettings, resolve_game
+from .games import GameSettings, fire_action, resolve_game
 from .preprocessing import OBS_SIZE, preprocess, push_frames
 
 
@@ -16,7 +16,9 @@ class AtariGame(gym.Wrapper):
     frames (`settings.frame_stack`; 1, the notebook's, by default) of side S
     (`settings.frame_size`; 42, the notebook's, by default).
 
-    `rgb_frame()` gives the full-colour 210×160×3 screen for videos.
+    `rgb_frame()` gives the full-colour 210×160×3 screen for videos. With
+    `settings.press_fire` the step after a game's start and after each lost life plays FIRE
+    in place of the action it is given, as the training pool does.
     """
 
     def __init__(self, settings: GameSettings, render_mode: str | None = None):
@@ -33,6 +35,9 @@ class AtariGame(gym.Wrapper):
         shape = (settings.frame_stack, settings.frame_size, settings.frame_size)
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape, dtype=np.float32)
         self._stack = np.zeros((1, *shape), dtype=np.uint8)  # [1, k, S, S]
+        self.fire = fire_action(self.action_meanings(), settings)
+        self._fire_next = False
+        self._lives = 0
 
     def observation(self, frame: np.ndarray, restart: bool = False) -> np.ndarray:
         """uint8 [210, 160] -> float32 [k, S, S] in [0, 1]: the newest frame last, after
@@ -49,10 +54,16 @@ class AtariGame(gym.Wrapper):
                 frame, _, terminated, truncated, info = self._emulate(0)
                 if terminated or truncated:
                     frame, info = self.env.reset()
+        self._fire_next, self._lives = self.fire is not None, info.get("lives", 0)
         return self.observation(frame, restart=True), info
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._fire_next:
+            action = self.fire
         frame, reward, terminated, truncated, info = self._emulate(action)
+        lives = info.get("lives", 0)
+        self._fire_next = self.fire is not None and lives < self._lives
+        self._lives = lives
         return self.observation(frame), float(reward), terminated, truncated, info
 
     def _emulate(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:

@@ -117,7 +117,22 @@ class GameSettings:
     max_pool: bool = False
     """Each step's frame is the pixel-wise maximum of its last two emulator frames, so that
     what the game draws every other frame (Space Invaders' shots) is seen at every step."""
+    full_screen: bool = False
+    """Keep the whole 210×160 screen instead of the game's play area (`GAME_CROPS`)."""
+    press_fire: bool = False
+    """The step after a game's start and after each lost life is FIRE, whatever the policy
+    picked, in games that have FIRE (`fire_action`)."""
 
     @property
     def crop(self) -> tuple[slice, slice]:
-        return GAME_CROPS.get(self.game, (slice(None), slice(None)))
+        """Rows and columns of the 210×160 screen that the frame keeps."""
+        whole = (slice(None), slice(None))
+        return whole if self.full_screen else GAME_CROPS.get(self.game, whole)
+
+
+def fire_action(action_meanings: list[str], settings: GameSettings) -> int | None:
+    """The index of FIRE among a game's actions when `settings.press_fire` asks for it and
+    the game has it; else None."""
+    if settings.press_fire and "FIRE" in action_meanings:
+        return action_meanings.index("FIRE")
+    return None

@@ -27,6 +27,8 @@ def game_settings(config: Config) -> GameSettings:
         frameskip=config.frameskip,
         noop_max=config.noop_max,
         max_frames=config.max_episode_frames,
+        full_screen=config.crop == "none",
+        press_fire=config.press_fire,
         resize=config.resize,
         frame_size=config.frame_size,
         frame_stack=config.frame_stack,
@@ -51,6 +53,7 @@ def build_agent(
         channels=config.channels,
         init=config.init,
         input_norm=config.input_norm,
+        network=config.network,
         precision=pick_precision(config.precision, device),
     ).to(device)
 

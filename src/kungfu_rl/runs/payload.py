@@ -43,6 +43,7 @@ def check_payload(payload: Any, resumable: bool) -> None:
     if not (isinstance(head, torch.Tensor) and head.dim() == 2 and 1 <= head.shape[0] <= 1024):
         raise Damaged("its weights have no action head (logits.weight)")
     expected, param_shapes = _network(
+        config.network,
         config.core,
         config.hidden,
         config.channels,
@@ -78,13 +79,21 @@ def _check_reward_statistics(state: Any) -> None:
 
 @functools.lru_cache(maxsize=16)
 def _network(
-    core: str, hidden: int, channels: int, frame_stack: int, frame_size: int, n_actions: int
+    network: str,
+    core: str,
+    hidden: int,
+    channels: int,
+    frame_stack: int,
+    frame_size: int,
+    n_actions: int,
 ) -> tuple[dict[str, tuple[int, ...]], tuple[tuple[int, ...], ...]]:
     """The weights' names and shapes, and the parameters' shapes in the optimizer's order,
     of the network these settings build (built aside: the RNG streams stay as they were)."""
     shape = (frame_stack, frame_size, frame_size)
     with torch.random.fork_rng(devices=[]), torch.no_grad():
-        agent = RecurrentAgent(shape, n_actions, core=core, hidden=hidden, channels=channels)
+        agent = RecurrentAgent(
+            shape, n_actions, core=core, hidden=hidden, channels=channels, network=network
+        )
     names = {k: tuple(v.shape) for k, v in agent.state_dict().items()}
     return names, tuple(tuple(p.shape) for p in agent.parameters())
 

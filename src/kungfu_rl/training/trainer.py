@@ -164,7 +164,9 @@ class Trainer(SavedState, EvaluationDuringTraining):
         self.eval_env = make_game()
         space = self.eval_env.observation_space.shape, self.eval_env.action_space.n
         self.agent = build_agent(config, *space, self.device)
-        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.lr)
+        self.optimizer = torch.optim.Adam(
+            self.agent.parameters(), lr=config.lr, eps=config.adam_eps
+        )
         broadcast_parameters(self.dist, self.agent)
 
         self.update = 0
@@ -224,7 +226,7 @@ class Trainer(SavedState, EvaluationDuringTraining):
         for group in self.optimizer.param_groups:
             group["lr"] = c.lr_at(self.frames)
         memory = tuple(m.clone() for m in self.pool.prev_memory_states)
-        clipped = c.epochs > 1 or c.minibatches > 1  # PPO's update takes π_old from acting
+        clipped = c.update_settings.clipped  # PPO's update takes π_old from acting
         rollout = self.pool.play(c.rollout_len + 1, policy=clipped)
         return train_on_rollout(
             self.agent,

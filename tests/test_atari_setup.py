@@ -1,0 +1,207 @@
+"""The standard Atari set-up as choices: the papers' network, FIRE after a start or a lost
+life, the whole screen, PPO's value clip and single-step minibatches, Adam's epsilon, a
+learning rate that falls over a horizon of its own, and the preset that gathers them."""
+
+import numpy as np
+import pytest
+import torch
+
+from kungfu_rl.agent.networks import RecurrentAgent
+from kungfu_rl.agent.pool import EnvPool
+from kungfu_rl.algo import update as update_module
+from kungfu_rl.algo.loss import value_loss
+from kungfu_rl.algo.update import explained_variance, train_on_rollout
+from kungfu_rl.config import Config, UpdateSettings
+from kungfu_rl.envs.atari import AtariGame
+from kungfu_rl.envs.games import GAME_CROPS, GameSettings
+from kungfu_rl.runs.loading import build_agent, env_factory
+from kungfu_rl.runs.payload import _network
+
+# the DQN/A2C/PPO papers' network with 4 actions, as CleanRL's ppo_atari_envpool.py builds it:
+# conv 4->32 8x8, 32->64 4x4, 64->64 3x3, dense 3136->512, policy 512->4, value 512->1
+NATURE_PARAMETERS = (
+    (4 * 32 * 64 + 32) + (32 * 64 * 16 + 64) + (64 * 64 * 9 + 64) + (3136 * 512 + 512) + 2052 + 513
+)
+
+
+def test_nature_network_is_the_papers_network():
+    agent = RecurrentAgent(
+        (4, 84, 84), 4, network="nature", core="none", hidden=512, init="orthogonal"
+    )
+    assert sum(p.numel() for p in agent.parameters()) == NATURE_PARAMETERS == 1_686_693
+    kernels = [(m.kernel_size, m.stride) for m in agent.conv if isinstance(m, torch.nn.Conv2d)]
+    assert kernels == [((8, 8), (4, 4)), ((4, 4), (2, 2)), ((3, 3), (1, 1))]
+    _, (logits, value) = agent.step((), torch.zeros(3, 4, 84, 84, dtype=torch.uint8))
+    assert logits.shape == (3, 4) and value.shape == (3,)
+
+
+@pytest.mark.parametrize("core", ["lstm", "gru", "none"])
+@pytest.mark.parametrize("shape", [(1, 42, 42), (4, 84, 84), (2, 84, 84)])
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_nature_network_takes_every_core_frame_size_stack_and_precision(core, shape, precision):
+    agent = RecurrentAgent(shape, 6, network="nature", core=core, hidden=64, precision=precision)
+    obs = torch.randint(0, 256, (5, 2, *shape), dtype=torch.uint8)  # [T, B, C, S, S]
+    logits, values, _ = agent.unroll(obs, agent.get_initial_state(2), torch.ones(5, 2))
+    assert logits.shape == (5, 2, 6) and values.shape == (5, 2)
+    assert torch.isfinite(logits).all() and torch.isfinite(values).all()
+
+
+def test_a_checkpoint_of_the_nature_network_is_checked_against_its_own_shapes():
+    names, _ = _network("nature", "none", 512, 32, 4, 84, 4)
+    assert names["conv.0.weight"] == (32, 4, 8, 8) and names["hid.weight"] == (512, 3136)
+    notebook, _ = _network("notebook", "none", 512, 32, 4, 84, 4)
+    assert notebook["conv.0.weight"] == (32, 16, 3, 3)  # the notebook's folds 84x84 to 42x42
+
+
+def test_whole_screen_keeps_what_the_play_area_crops():
+    assert GameSettings(game="Breakout").crop == GAME_CROPS["Breakout"]
+    whole = (slice(None), slice(None))
+    assert GameSettings(game="Breakout", full_screen=True).crop == whole
+    config = Config(game="Breakout", crop="none")
+    assert env_factory(config)().settings.crop == whole
+
+
+def _lives_over_noop_play(press_fire: bool, steps: int = 1500) -> list[int]:
+    env = AtariGame(
+        GameSettings(game="Breakout", repeat_action_probability=0.0, press_fire=press_fire)
+    )
+    env.reset(seed=0)
+    lives = []
+    for _ in range(steps):
+        _, _, terminated, truncated, info = env.step(0)  # NOOP, always
+        lives.append(info["lives"])
+        if terminated or truncated:
+            break
+    env.close()
+    return lives
+
+
+def test_press_fire_serves_breakouts_ball_after_every_lost_life():
+    # NOOP alone never serves: the ball waits and no life is lost
+    assert set(_lives_over_noop_play(False)) == {5}
+    # FIRE after the start and after each lost life: the paddle misses until the game ends
+    lives = _lives_over_noop_play(True)
+    assert lives[-1] == 0 and sorted(set(lives)) == [0, 1, 2, 3, 4, 5]
+
+
+def test_pool_records_fire_as_the_action_after_a_start_and_a_lost_life():
+    settings = GameSettings(game="Breakout", repeat_action_probability=0.0, press_fire=True)
+    agent = RecurrentAgent((1, 42, 42), 4, core="none", hidden=16)
+    with torch.no_grad():  # a policy that only ever picks NOOP
+        agent.logits.weight.zero_()
+        agent.logits.bias.copy_(torch.tensor([50.0, -50.0, -50.0, -50.0]))
+    pool = EnvPool(agent, lambda: AtariGame(settings), n_parallel_games=2, seed=0)
+    assert pool.fire == 1
+    rollout = pool.play(400)
+    actions, lost = rollout.actions[:, :-1], rollout.life_lost[:, :-1]  # [B, T]
+    assert (actions[:, 0] == 1).all()  # the first step of each game
+    b, t = np.nonzero(lost)
+    assert len(t) > 0, "NOOP after a served ball should lose a life within 400 steps"
+    inside = t + 1 < actions.shape[1]
+    assert (actions[b[inside], t[inside] + 1] == 1).all()  # the step after a lost life
+    fired = np.zeros_like(actions, dtype=bool)
+    fired[:, 0] = True
+    fired[b[inside], t[inside] + 1] = True
+    ended = rollout.is_not_done[:, :-2] == 0  # a game that ended: the next step starts one
+    fired[:, 1:] |= ended
+    assert (actions[fired] == 1).all()
+    assert (actions[~fired] == 0).all()  # every other step is the policy's NOOP
+    pool.close()
+
+
+def test_clipped_value_loss_by_hand():
+    values = torch.tensor([[1.5, 0.0]])
+    old = torch.tensor([[1.0, 0.0]])
+    returns = torch.tensor([[2.0, 1.0]])
+    # step 0: unclipped (1.5-2)^2 = 0.25, kept 1.0+0.1 -> (1.1-2)^2 = 0.81: the larger, 0.81
+    # step 1: V did not move: both (0-1)^2 = 1
+    assert value_loss(values, returns, old, clip_range=0.1).item() == pytest.approx(
+        (0.81 + 1.0) / 2
+    )
+    assert value_loss(values, returns).item() == pytest.approx((0.25 + 1.0) / 2)
+
+
+def test_explained_variance():
+    returns = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert explained_variance(returns, returns) == pytest.approx(1.0)
+    assert explained_variance(torch.full_like(returns, 2.5), returns) == pytest.approx(0.0)
+    assert np.isnan(explained_variance(returns, torch.ones_like(returns)))
+
+
+def test_minibatches_without_memory_are_single_steps_each_taken_once_per_pass():
+    T, B = 6, 4
+    obs = torch.arange(T * B).view(T, B, 1, 1, 1).float()  # each step its own number
+    replay = update_module._Replay(obs, obs, obs, obs, obs, ())
+    batches = update_module._minibatches(replay, T, B, 5, memoryless=True)
+    seen = torch.cat([take(obs).flatten() for take, _ in batches])
+    shapes = [tuple(take(obs).shape[:2]) for take, _ in batches]
+    assert shapes == [(1, 5), (1, 5), (1, 5), (1, 5), (1, 4)]  # 24 steps in 5 shares
+    assert sorted(seen.tolist()) == list(range(T * B)) and len(batches) == 5
+    games = update_module._minibatches(
+        replay._replace(memory=(torch.zeros(B, 3),)), T, B, 2, memoryless=False
+    )
+    assert [take(obs).shape[:2] for take, _ in games] == [(T, 2), (T, 2)]  # whole games
+    assert [m[0].shape for _, m in games] == [(2, 3), (2, 3)]
+
+
+def test_ppo_update_without_memory_learns_and_averages_its_metrics():
+    torch.manual_seed(0)
+    agent = RecurrentAgent((1, 42, 42), 3, network="nature", core="none", hidden=32)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3, eps=1e-5)
+    B, T = 4, 9
+    obs = torch.randint(0, 256, (B, T, 1, 42, 42), dtype=torch.uint8)
+    actions, rewards = torch.randint(0, 3, (B, T)), torch.randn(B, T)
+    settings = UpdateSettings(reward_mode="clip", epochs=2, minibatches=3, clip_value=True)
+    assert settings.clipped
+    before = [p.detach().clone() for p in agent.parameters()]
+    metrics = train_on_rollout(
+        agent, optimizer, obs, actions, rewards, torch.ones(B, T), (), settings
+    )
+    assert any(not torch.equal(a, p) for a, p in zip(before, agent.parameters(), strict=True))
+    for key in ("loss/total", "loss/value", "loss/clip_fraction", "loss/explained_variance"):
+        assert np.isfinite(metrics[key])
+    assert metrics["loss/skipped"] == 0.0
+
+
+def test_lr_falls_over_its_own_horizon():
+    c = Config(lr=1.0, lr_schedule="linear", frames=5_000_000, lr_decay_frames=40_000_000)
+    assert c.lr_at(0) == 1.0
+    assert c.lr_at(5_000_000) == pytest.approx(1 - 5 / 40)
+    assert Config(lr=1.0, lr_schedule="linear", frames=10).lr_at(5) == pytest.approx(0.5)
+
+
+def test_cleanrl_setup_preset_builds_cleanrls_agent_and_game():
+    c = Config.from_preset("cleanrl-setup", game="Breakout").validate()
+    assert (c.n_games, c.rollout_len, c.epochs, c.minibatches) == (8, 128, 4, 4)
+    settings = c.update_settings
+    assert settings.clip_value and settings.clipped and settings.value_coef == 0.25
+    game = env_factory(c)()
+    assert game.observation_space.shape == (4, 84, 84) and game.fire == 1
+    assert game.settings.crop == (slice(None), slice(None))
+    agent = build_agent(c, (4, 84, 84), 4, torch.device("cpu"))
+    assert sum(p.numel() for p in agent.parameters()) == NATURE_PARAMETERS
+    assert agent.precision == "fp32" and agent.rnn is None
+    game.close()
+
+
+def test_adam_epsilon_reaches_the_optimizer(tmp_path):
+    from kungfu_rl.training.trainer import Trainer
+
+    config = Config(
+        game="Breakout",
+        frames=2 * 4 * 4,
+        n_games=2,
+        rollout_len=4,
+        hidden=16,
+        channels=8,
+        eval_every=0,
+        runs_dir=str(tmp_path),
+        run_name="run",
+        torch_threads=1,
+        env_threads=1,
+        adam_eps=1e-5,
+    ).validate()
+    (tmp_path / "run").mkdir()
+    trainer = Trainer(config, tmp_path / "run")
+    assert trainer.optimizer.param_groups[0]["eps"] == 1e-5
+    trainer.pool.close()
