@@ -128,17 +128,17 @@ def test_explained_variance():
     assert np.isnan(explained_variance(returns, torch.ones_like(returns)))
 
 
-def test_minibatches_without_memory_are_single_steps_each_taken_once_per_pass():
+def test_minibatches_of_single_steps_take_each_step_once_per_pass():
     T, B = 6, 4
     obs = torch.arange(T * B).view(T, B, 1, 1, 1).float()  # each step its own number
     replay = update_module._Replay(obs, obs, obs, obs, obs, ())
-    batches = update_module._minibatches(replay, T, B, 5, memoryless=True)
+    batches = update_module._minibatches(replay, T, B, 5, single_steps=True)
     seen = torch.cat([take(obs).flatten() for take, _ in batches])
     shapes = [tuple(take(obs).shape[:2]) for take, _ in batches]
     assert shapes == [(1, 5), (1, 5), (1, 5), (1, 5), (1, 4)]  # 24 steps in 5 shares
     assert sorted(seen.tolist()) == list(range(T * B)) and len(batches) == 5
     games = update_module._minibatches(
-        replay._replace(memory=(torch.zeros(B, 3),)), T, B, 2, memoryless=False
+        replay._replace(memory=(torch.zeros(B, 3),)), T, B, 2, single_steps=False
     )
     assert [take(obs).shape[:2] for take, _ in games] == [(T, 2), (T, 2)]  # whole games
     assert [m[0].shape for _, m in games] == [(2, 3), (2, 3)]
@@ -151,7 +151,9 @@ def test_ppo_update_without_memory_learns_and_averages_its_metrics():
     B, T = 4, 9
     obs = torch.randint(0, 256, (B, T, 1, 42, 42), dtype=torch.uint8)
     actions, rewards = torch.randint(0, 3, (B, T)), torch.randn(B, T)
-    settings = UpdateSettings(reward_mode="clip", epochs=2, minibatches=3, clip_value=True)
+    settings = UpdateSettings(
+        reward_mode="clip", epochs=2, minibatches=3, clip_value=True, minibatch_steps=True
+    )
     assert settings.clipped
     before = [p.detach().clone() for p in agent.parameters()]
     metrics = train_on_rollout(
@@ -175,6 +177,7 @@ def test_cleanrl_setup_preset_builds_cleanrls_agent_and_game():
     assert (c.n_games, c.rollout_len, c.epochs, c.minibatches) == (8, 128, 4, 4)
     settings = c.update_settings
     assert settings.clip_value and settings.clipped and settings.value_coef == 0.25
+    assert settings.minibatch_steps
     game = env_factory(c)()
     assert game.observation_space.shape == (4, 84, 84) and game.fire == 1
     assert game.settings.crop == (slice(None), slice(None))
@@ -205,3 +208,11 @@ def test_adam_epsilon_reaches_the_optimizer(tmp_path):
     trainer = Trainer(config, tmp_path / "run")
     assert trainer.optimizer.param_groups[0]["eps"] == 1e-5
     trainer.pool.close()
+
+
+def test_minibatch_steps_needs_a_network_without_memory():
+    from kungfu_rl.config import ConfigError
+
+    with pytest.raises(ConfigError, match="--minibatch-steps needs --core none"):
+        Config(minibatch_steps=True).validate()
+    Config(minibatch_steps=True, core="none").validate()

@@ -76,8 +76,8 @@ def test_max_pool_shows_space_invaders_shots_that_every_fourth_frame_hides():
 def test_qbert_cube_top_that_changed_stands_out_only_as_each_cells_brightest_pixel():
     """Q*bert's goal, a cube top turned from blue (gray 85) to yellow (193), is a band of
     a few rows: the 42×42 mean (`resize="area"`) blends it with the cube below, the
-    brightest pixel (`"max"`) keeps it brighter than the rest of the pyramid (docs/tuning.md,
-    "Each cell's brightest pixel")."""
+    brightest pixel (`"max"`) keeps it brighter than the rest of the pyramid
+    (lab-log/2026-11-23_2026-12-03_tuning.md, "Each cell's brightest pixel")."""
     env = make_env("Qbert", repeat_action_probability=0.0)
     env.reset(seed=0)
     ale = env.unwrapped.ale

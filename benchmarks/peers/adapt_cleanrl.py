@@ -1,4 +1,4 @@
-"""Adapt CleanRL's own ``ppo_atari_envpool.py`` to gymnasium 1.x and envpool 1.2, and nothing more.
+"""Adapt CleanRL's own ``ppo_atari_envpool.py`` to gymnasium 1.x, envpool 1.2 and this machine.
 
 The peer's script is read from a checkout of ``vwxyzjn/cleanrl`` and written, changed, to a
 scratch folder outside this package; none of its code is kept in this repository. Each
@@ -7,7 +7,9 @@ script fails loudly instead of being half-adapted::
 
     python benchmarks/peers/adapt_cleanrl.py CLEANRL_CHECKOUT/cleanrl/ppo_atari_envpool.py OUT.py
 
-The adaptations (also listed in docs/peers.md):
+The adaptations (docs/peers.md says the same in its own order; the wrapper that records
+each game's score holds the env instead of subclassing ``gym.Wrapper``, which does not take
+a vector env in gymnasium):
 
 1. ``import gym`` -> ``import gymnasium as gym``: envpool 1.2's ``env_type="gym"`` returns a
    gymnasium vector env, and gym 0.x does not install beside NumPy 2.

@@ -74,7 +74,7 @@ def train_on_rollout(
     without touching the memory: the game and its memory go on.
     With `epochs` or `minibatches` above 1 (`UpdateSettings.clipped`) the update is PPO's:
     π_old and the advantages from one replay, then `epochs` passes of `minibatches` steps,
-    each on a share of whole games (of single steps for a network without memory), with the
+    each on a share of whole games (of single steps with `minibatch_steps`), with the
     clipped policy loss (`clipped_policy_loss`) and with `clip_value` the clipped value loss.
     `behaviour` = (log π(a_t|s_t), V(s_t)), both [B, T+1], as the acting network gave them
     (`Rollout.log_pi`, `Rollout.values`, with the same weights as now), spares PPO's update
@@ -130,8 +130,8 @@ def _clipped_epochs(
 ) -> dict[str, float]:
     """PPO's update on one rollout: advantages and π_old from `behaviour` (log π [T+1, B],
     V [T+1, B], time-major) or else from one replay without gradients, then `s.epochs`
-    passes of `s.minibatches` steps each (`_minibatches`: shares of whole games for a
-    network with memory, shares of single steps without). With `s.clip_value` the value
+    passes of `s.minibatches` steps each (`_minibatches`: shares of whole games, or of
+    single steps with `s.minibatch_steps`). With `s.clip_value` the value
     loss is clipped around the acting network's V. Returns every loss metric as its mean
     over all steps (`loss/skipped`: 1 if any step was skipped) and the explained variance."""
     T, B = r.obs.shape[0] - 1, r.obs.shape[1]
@@ -148,7 +148,7 @@ def _clipped_epochs(
     sums: dict[str, float] = {}
     steps, skipped = 0, 0.0
     for _ in range(s.epochs):
-        for take, memory in _minibatches(r, T, B, s.minibatches, memoryless=agent.rnn is None):
+        for take, memory in _minibatches(r, T, B, s.minibatches, s.minibatch_steps):
             obs, mask = take(r.obs[:T]), take(r.mask[:T])  # [T', B', C, H, W], [T', B']
             logits, values, _ = agent.unroll(obs, memory, mask)
             adv = take(advantages)
@@ -179,17 +179,18 @@ def _clipped_epochs(
 
 
 def _minibatches(
-    r: _Replay, T: int, B: int, n: int, memoryless: bool
+    r: _Replay, T: int, B: int, n: int, single_steps: bool
 ) -> list[tuple[Callable[[torch.Tensor], torch.Tensor], tuple[torch.Tensor, ...]]]:
     """One pass's minibatches, in a fresh random order: for each, a function that takes a
     minibatch out of a [T, B, ...] tensor and the memory it starts from.
 
-    With memory, a minibatch is a share of whole games ([T, games, ...]), which replays its
-    memory from the rollout's start; shares differ by at most one game, and with fewer games
-    than `n` each game is a share. Without memory, a minibatch is a share of the T × B single
-    steps of any game, as one [1, steps, ...] row (the papers' and CleanRL's PPO)."""
+    A minibatch is a share of whole games ([T, games, ...]), which replays its memory from
+    the rollout's start; shares differ by at most one game, and with fewer games than `n`
+    each game is a share. With `single_steps` (a network without memory only) it is a share
+    of the T × B single steps of any game, as one [1, steps, ...] row (the papers' and
+    CleanRL's PPO)."""
     device = r.obs.device
-    if memoryless:
+    if single_steps:
         order = torch.randperm(T * B, device=device)
         shares = torch.tensor_split(order, min(n, T * B))
         return [(lambda x, i=i: x[i // B, i % B].unsqueeze(0), ()) for i in shares]

@@ -34,6 +34,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rollout_len": 128,
         "epochs": 4,
         "minibatches": 4,
+        "minibatch_steps": True,
         "clip_range": 0.1,
         "clip_value": True,
         "entropy_coef": 0.01,
@@ -80,6 +81,7 @@ SETTINGS_ADDED: dict[str, Any] = {
     "lr_decay_frames": 0,
     "adam_eps": 1e-8,
     "clip_value": False,
+    "minibatch_steps": False,
 }
 """Settings added to the table after the first runs, each with the value the runs without it
 used. A config.json that lacks one is read as this value, not as the current default, so

@@ -93,7 +93,7 @@ class Config:
     frame_size: int = setting(
         FRAME_SIZES[0],
         "side of the square frame: 42 (the notebook's) or 84 (small objects keep their "
-        "pixels; the network folds each 2×2 block into channels, so its convs still see 42×42)",
+        "pixels; the notebook network folds each 2×2 block into channels, to see 42×42)",
         GAME,
         low=min(FRAME_SIZES),
         high=max(FRAME_SIZES),
@@ -222,10 +222,13 @@ class Config:
     minibatches: int = setting(
         4,
         "gradient steps per pass, each on a share of the games (shares differ by at most one "
-        "game; with fewer games, one game each)",
+        "game; with fewer games, one game each), or of single steps with --minibatch-steps",
         LEARNING,
         low=1,
         high=4096,
+    )
+    minibatch_steps: bool = setting(
+        False, "with --core none, minibatches of single steps of any game (the papers')", LEARNING
     )
     clip_range: float = setting(
         0.1,

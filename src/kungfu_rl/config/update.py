@@ -24,6 +24,7 @@ class UpdateSettings:
     minibatches: int = _DEFAULT.minibatches
     clip_range: float = _DEFAULT.clip_range
     clip_value: bool = _DEFAULT.clip_value
+    minibatch_steps: bool = _DEFAULT.minibatch_steps
 
     @property
     def clipped(self) -> bool:

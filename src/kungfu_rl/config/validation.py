@@ -123,6 +123,8 @@ def check_together(config: Any) -> None:
             f"--frames {config.frames:,} is less than one update "
             f"(--n-games × --rollout-len × --frameskip = {config.frames_per_update:,})"
         )
+    if config.minibatch_steps and config.core != "none":
+        raise ConfigError("--minibatch-steps needs --core none: a memory replays whole games")
     name = config.run_name
     if "/" in name or "\\" in name or name in (".", "..") or not name.isprintable():
         raise ConfigError(f"--run-name must be a plain folder name, got {shown(name)}")

@@ -33,12 +33,13 @@ GAME_CROPS: dict[str, tuple[slice, slice]] = {
 
 
 MEASURED_GAMES = Path(__file__).parents[1] / "measured_games.json"
-"""Games trained and scored at the defaults, written by `benchmarks/suite.py`."""
+"""Games trained and scored at the defaults, written by `make measured-games`
+(benchmarks/render/measured_games.py) from the suite's result JSONs."""
 
 
 def measured_games() -> dict[str, dict[str, Any]]:
     """Per game name: frames, seed, games and mean of its longest measured run at the
-    defaults (benchmarks/suite.py); empty if the table is missing or unreadable."""
+    defaults (`MEASURED_GAMES`); empty if the table is missing or unreadable."""
     try:
         games = json.loads(MEASURED_GAMES.read_text())["games"]
     except (OSError, ValueError, KeyError, TypeError):
