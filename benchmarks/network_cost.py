@@ -17,8 +17,8 @@ bfloat16 ones, as `--precision` would run them; the faster one is the network's 
   LSTM 128);
 - `ours-84`: the same with `--frame-size 84` (the first conv takes the 2×2-folded frame);
 - `nature`: the network of the DQN, A2C and PPO papers and of SLM-Lab's and CleanRL's Atari
-  agents, feed-forward on four stacked 84×84 frames (convs 32 8×8/4, 64 4×4/2, 64 3×3/1,
-  dense 512, the two heads).
+  agents, `RecurrentAgent(network="nature", core="none", hidden=512)` on four stacked 84×84
+  frames (convs 32 8×8/4, 64 4×4/2, 64 3×3/1, dense 512, the two heads).
 
 For each it prints the agent steps per second of network work and the minutes that work
 alone takes for 40M frames (10M agent steps) with one pass over each rollout (the A2C
@@ -35,7 +35,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
@@ -53,35 +52,22 @@ AGENT_STEPS_40M = 10_000_000
 """40M emulator frames at frameskip 4."""
 
 
-class NatureNetwork(nn.Module):
-    """The DQN paper's network with an actor-critic's two heads: [N, 4, 84, 84] uint8 ->
-    logits [N, n_actions], value [N]."""
-
-    def __init__(self, n_actions: int, precision: str):
-        super().__init__()
-        self.precision = precision
-        self.conv = nn.Sequential(
-            nn.Conv2d(4, 32, 8, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, 4, stride=2),
-            nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=1),
-            nn.ReLU(),
-            nn.Flatten(),  # 64 × 7 × 7 = 3136
-        ).to(memory_format=torch.channels_last)
-        self.hid = nn.Linear(3136, 512)
-        self.logits = nn.Linear(512, n_actions)
-        self.value = nn.Linear(512, 1)
-
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = (obs.float() / 255.0).contiguous(memory_format=torch.channels_last)
-        if self.precision == "bf16":
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                x = self.conv(x).float()
-        else:
-            x = self.conv(x)
-        x = F.relu(self.hid(x))
-        return self.logits(x), self.value(x).squeeze(-1)
+def build_network(name: str, precision: str) -> tuple[RecurrentAgent, tuple[int, int, int]]:
+    """The network `name` stands for, as `kungfu train` builds it, and its frame's shape."""
+    if name == "nature":  # --network nature --core none --hidden 512 --frame-stack 4
+        net = RecurrentAgent(
+            (4, 84, 84),
+            N_ACTIONS,
+            network="nature",
+            core="none",
+            hidden=512,
+            init="orthogonal",
+            input_norm="none",
+            precision=precision,
+        )
+        return net, (4, 84, 84)
+    frame = (1, 84, 84) if name == "ours-84" else (1, 42, 42)
+    return RecurrentAgent(frame, N_ACTIONS, precision=precision), frame
 
 
 def _iteration_of(name: str, precision: str) -> Callable[[int], None]:
@@ -89,12 +75,7 @@ def _iteration_of(name: str, precision: str) -> Callable[[int], None]:
     ROLLOUT_LEN steps, then `passes` forward + backward passes over the rollout."""
     generator = torch.Generator().manual_seed(0)
     half = N_GAMES // 2
-    if name == "nature":
-        net: nn.Module = NatureNetwork(N_ACTIONS, precision)
-        frame = (4, 84, 84)
-    else:
-        frame = (1, 84, 84) if name == "ours-84" else (1, 42, 42)
-        net = RecurrentAgent(frame, N_ACTIONS, precision=precision)
+    net, frame = build_network(name, precision)
     rollout = torch.randint(0, 256, (ROLLOUT_LEN, N_GAMES, *frame), generator=generator)
     rollout = rollout.to(torch.uint8)  # [T, B, C, H, W]
     actions = torch.randint(0, N_ACTIONS, (ROLLOUT_LEN, N_GAMES), generator=generator)
@@ -104,27 +85,14 @@ def _iteration_of(name: str, precision: str) -> Callable[[int], None]:
     not_done = torch.ones(ROLLOUT_LEN, N_GAMES)
 
     def act() -> None:
-        if isinstance(net, RecurrentAgent):
-            memories = [net.get_initial_state(half) for _ in range(2)]
-            for t in range(ROLLOUT_LEN):
-                for h in range(2):
-                    memories[h], outputs = net.step(
-                        memories[h], rollout[t, h * half : (h + 1) * half]
-                    )
-                    net.sample_actions(outputs)
-        else:
-            with torch.no_grad():
-                for t in range(ROLLOUT_LEN):
-                    for h in range(2):
-                        logits, _ = net(rollout[t, h * half : (h + 1) * half])
-                        torch.multinomial(F.softmax(logits, dim=-1), 1)
+        memories = [net.get_initial_state(half) for _ in range(2)]
+        for t in range(ROLLOUT_LEN):
+            for h in range(2):
+                memories[h], outputs = net.step(memories[h], rollout[t, h * half : (h + 1) * half])
+                net.sample_actions(outputs)
 
     def learn(clipped: bool) -> None:
-        if isinstance(net, RecurrentAgent):
-            logits, values, _ = net.unroll(rollout, net.get_initial_state(N_GAMES), not_done)
-        else:
-            logits, values = net(rollout.flatten(0, 1))  # [T·B, A], [T·B]
-            logits, values = logits.view(ROLLOUT_LEN, N_GAMES, -1), values.view_as(returns)
+        logits, values, _ = net.unroll(rollout, net.get_initial_state(N_GAMES), not_done)
         loss, _ = actor_critic_loss(
             logits, values, actions, returns, advantages, old_log_pi=old_log_pi if clipped else None
         )

@@ -441,10 +441,11 @@ def test_steady_rate_leaves_out_the_warm_up_and_unlogged_rows(tmp_path, monkeypa
 
 
 def test_network_cost_times_the_papers_network_as_published():
-    net = network_cost.NatureNetwork(n_actions=14, precision="fp32")
+    net, frame = network_cost.build_network("nature", "fp32")
+    assert frame == (4, 84, 84) and net.network == "nature" and net.rnn is None
     # convs 8,224 + 32,832 + 36,928; dense 3136 × 512 + 512; heads 512 × 14 + 14 and 513
     assert sum(p.numel() for p in net.parameters()) == 1_691_823
-    logits, values = net(torch.zeros(3, 4, 84, 84, dtype=torch.uint8))
+    _, (logits, values) = net.step((), torch.zeros(3, 4, 84, 84, dtype=torch.uint8))
     assert logits.shape == (3, 14) and values.shape == (3,)
 
 
