@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # run as a file: the repository root, for `benchm
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.protocol import RESULTS, ROOT
+from benchmarks.render.common import replace_between
 
 PAGE = ROOT / "docs" / "peers.md"
 PICTURE = ROOT / "docs" / "peers_breakout_5M.png"
@@ -81,10 +82,9 @@ def table(found: dict[str, list[dict]] | None = None) -> str:
     return "\n".join(lines)
 
 
-def replace_in(text: str, new_table: str) -> str:
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{new_table}\n{END}{tail}"
+def replace_in(page: str, new_table: str) -> str:
+    """Page text with the block between the markers replaced by `new_table`."""
+    return replace_between(page, BEGIN, END, new_table)
 
 
 def draw(found: dict[str, list[dict]], path: Path) -> None:
