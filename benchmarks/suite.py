@@ -55,6 +55,10 @@ SCORE_RESULTS = protocol.RESULTS
 CURVE_POINTS = 200  # rows of the training curve kept in each JSON
 
 
+SCRIPT_FLAGS = {"--game", "--frames", "--seed", "--runs-dir", "--run-name", "--resume"}
+"""`kungfu train` flags the script sets itself (the run folder's name says them)."""
+
+
 def short_frames(frames: int) -> str:
     return f"{frames / 1e6:g}M"
 
@@ -188,6 +192,9 @@ def main() -> None:
     parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
     args = parser.parse_args()
     args.frames = int(args.frames)
+    owned = [a for a in args.train_args if a.split("=")[0] in SCRIPT_FLAGS]
+    if owned:
+        parser.error(f"{' '.join(owned)}: give it before --, so the run's name and JSON say it")
     changing = settings_flags(args.train_args)
     if args.tag == "defaults" and changing:
         parser.error(f"{' '.join(changing)} change the settings: name them with --tag")

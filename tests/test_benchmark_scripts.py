@@ -339,6 +339,18 @@ def test_suite_lets_machine_flags_run_under_the_defaults_tag():
     assert protocol.settings_flags(["--reward-mode=clip"]) == ["--reward-mode=clip"]
 
 
+@pytest.mark.parametrize("owned", [["--seed", "1"], ["--frames=1e6"], ["--game", "Pong"]])
+def test_suite_refuses_its_own_flags_after_the_separator(owned, monkeypatch, capsys):
+    """`-- --seed 1` would train seed 1 in a folder and JSON named seed 0."""
+    argv = ["suite.py", "--tag", "x", "--games", "Pong", "--", "--preset", "long", *owned]
+    monkeypatch.setattr(suite.sys, "argv", argv)
+    monkeypatch.setattr(suite, "train_and_score", lambda *a: pytest.fail("it trained"))
+    with pytest.raises(SystemExit) as stopped:
+        suite.main()
+    assert stopped.value.code == 2
+    assert "give it before --" in capsys.readouterr().err
+
+
 def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monkeypatch):
     from benchmarks.render import suite_page
 
