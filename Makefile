@@ -29,7 +29,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks tools notebooks
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # the slow checks, the browser test among them (it needs Debian's chromium and playwright)
 test-slow: browser-deps

@@ -46,11 +46,12 @@ def as_typed(cmd: Sequence[str]) -> str:
     return " ".join(["kungfu", *cmd[3:]])
 
 
-def start_training(cmd: list[str], log: Path) -> subprocess.Popen:
-    """Start `cmd` (a `kungfu(...)` line), its output into `log`; say so."""
+def start_training(cmd: list[str], log: Path, append: bool = False) -> subprocess.Popen:
+    """Start `cmd` (a `kungfu(...)` line), its output into `log` (after what it holds, with
+    `append`); say so."""
     print("$", " ".join(cmd[2:]), flush=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:  # the child keeps its own copy of the file
+    with log.open("a" if append else "w") as out:  # the child keeps its own copy of the file
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
 

@@ -6,12 +6,20 @@
     python benchmarks/suite.py --tag clip --games Pong -- --reward-mode clip
     python benchmarks/suite.py --tag long --games KungFuMaster --adopt runs/long-seed1 \
         --seed 1 -- --preset long                        # a run trained elsewhere, same settings
+    python benchmarks/suite.py --tag atari --games Pong --frames 40_000_000 \
+        --extend runs/suite-atari-Pong-10M-seed0 -- --preset atari   # that 10M run, trained on
 
 Each game is one `kungfu train --game G --frames F --seed S [extra flags]` (run folder
 `<runs-dir>/suite-<tag>-<G>-<F>-seed<S>`; the protocol is the package's: ALE v5, sticky
 actions 0.25, the v5 action set, a 108,000-frame cut-off), then `kungfu eval RUN --games 20`
 on its final checkpoint (raw score, all lives). A finished run folder is scored again, not
-retrained; an unfinished one stops the script (`kungfu train --resume` it first).
+retrained; an unfinished one stops the script (`kungfu train --resume` it first). With
+`--extend RUN`, a finished run of the same settings for fewer frames is copied into the
+run folder (less its final evaluation) and trained on to `--frames` by `kungfu train
+--resume`; run again after a stop, the same command resumes the copy. That is the run a
+straight `--frames` run would be only where the learning rate does not fall to 0 at RUN's
+own budget (a constant rate, or `--lr-decay-frames` at least `--frames`): the script
+refuses any other.
 
 One JSON per run, `benchmarks/results/suite/<tag>-<G>-<F>-seed<S>.json`: game, seed,
 frames, the run's wall time, the 20-game mean/median/min/max, the mean of the last 100
@@ -24,7 +32,9 @@ suite table and the table `kungfu games` reads are built from these JSONs by the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -112,21 +122,68 @@ def trained_by(run: Path) -> str | None:
     return None
 
 
+def check_extendable(base: Path, game: str, args: argparse.Namespace) -> None:
+    """SystemExit unless `base` is a finished run of `game` from seed `args.seed` with the
+    settings `args.train_args` give, for fewer frames than `args.frames`, whose learning
+    rate still follows the schedule of an `args.frames` run."""
+    from kungfu_rl.config import Config
+    from kungfu_rl.runs.files import read_config
+
+    if not finished(base):
+        raise SystemExit(f"--extend {base}: no finished run there (no eval-final-*.json)")
+    ran = read_config(base)
+    if ran.frames >= args.frames:
+        raise SystemExit(
+            f"--extend {base}: it trained {ran.frames:,} frames, not fewer than --frames "
+            f"{args.frames:,}"
+        )
+    seed_args = ["--game", game, "--frames", str(ran.frames), "--seed", str(args.seed)]
+    differ = differ_from_runs(planned_config([*seed_args, *args.train_args]), [base])
+    if ran.seed != args.seed:
+        differ = f"seed: {ran.seed}, {args.seed}"
+    if differ:
+        raise SystemExit(f"--extend {base} was trained with other settings ({differ})")
+    longer = Config.from_dict({**dataclasses.asdict(ran), "frames": args.frames})
+    if ran.lr_at(ran.frames // 2) != longer.lr_at(ran.frames // 2):
+        raise SystemExit(
+            f"--extend {base}: its learning rate fell to 0 at its own {ran.frames:,} frames, "
+            "so a longer run is not it trained on (give such runs --lr-decay-frames)"
+        )
+
+
+def extend(base: Path, run: Path, args: argparse.Namespace) -> None:
+    """Copy the finished run `base` to `run` (unless a copy is there) and train it on to
+    `args.frames`; again after a stop, the same resumes the copy."""
+    if not run.exists():
+        # the copy's final evaluation is the longer run's to write
+        shutil.copytree(base, run, ignore=shutil.ignore_patterns("eval-final-*", "final-*"))
+    cmd = kungfu("train", "--resume", str(run), "--frames", str(args.frames), "--no-progress")
+    log = run.parent / f"{run.name}.log"
+    code = start_training(cmd, log, append=True).wait()
+    if code != 0:
+        raise SystemExit(f"training {run} on exited with code {code}; see {log}")
+
+
 def train_and_score(args: argparse.Namespace, game: str) -> Path:
     """Train `game` unless its run folder finished, evaluate it, write its JSON. With
     `args.adopt`, that finished folder (trained by another script with the same settings)
-    is the run, and its command is the one that would have trained it here."""
+    is the run, and its command is the one that would have trained it here; with
+    `args.extend`, the run is that shorter run's copy trained on, and its command the one
+    that would have trained it straight through."""
     run = args.adopt or args.runs_dir / run_name(args.tag, game, args.frames, args.seed)
+    name = run_name(args.tag, game, args.frames, args.seed)  # an adopted folder's own name aside
+    out = RESULTS / f"{name.removeprefix('suite-')}.json"
+    check_same_settings(out, game, args)
+    load_before = load()
+    if args.extend and not finished(run):
+        check_extendable(args.extend, game, args)
+        extend(args.extend, run, args)
     done = finished(run)
     if args.adopt:
         if not done:
             raise SystemExit(f"--adopt {run}: no finished run there (no eval-final-*.json)")
         check_adopted(run, game, args)
     refuse_unfinished(run)
-    name = run_name(args.tag, game, args.frames, args.seed)  # an adopted folder's own name aside
-    out = RESULTS / f"{name.removeprefix('suite-')}.json"
-    check_same_settings(out, game, args)
-    load_before = load()
     train_cmd = kungfu(
         "train",
         "--game",
@@ -168,6 +225,8 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
         "load_before": load_before,
         "load_after": load(),
     }
+    if args.extend:  # its first frames were trained as that run; the loads are this sitting's
+        report["extended_from"] = str(args.extend)
     if args.adopt:  # the loads around its training are not known here
         report["load_before"] = report["load_after"] = "not known (adopted)"
         report["trained_by"] = trained_by(run)
@@ -189,6 +248,12 @@ def main() -> None:
         metavar="RUN",
         help="score this finished run folder (one game; the same settings) instead of training",
     )
+    parser.add_argument(
+        "--extend",
+        type=Path,
+        metavar="RUN",
+        help="train this finished shorter run of the same settings on to --frames (one game)",
+    )
     parser.add_argument("train_args", nargs="*", help="extra `kungfu train` flags, after --")
     args = parser.parse_args()
     args.frames = int(args.frames)
@@ -198,8 +263,11 @@ def main() -> None:
     changing = settings_flags(args.train_args)
     if args.tag == "defaults" and changing:
         parser.error(f"{' '.join(changing)} change the settings: name them with --tag")
-    if args.adopt and len(args.games) != 1:
-        parser.error("--adopt takes one run folder: name its game alone with --games")
+    for option in ("adopt", "extend"):
+        if getattr(args, option) and len(args.games) != 1:
+            parser.error(f"--{option} takes one run folder: name its game alone with --games")
+    if args.adopt and args.extend:
+        parser.error("--adopt scores a finished run, --extend trains one on: give one of them")
     for game in args.games:
         train_and_score(args, game)
     print("the pages built from these JSONs: `make render`", flush=True)

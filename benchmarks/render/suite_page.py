@@ -247,7 +247,9 @@ def _every_run(results: list[dict]) -> list[str]:
             f"{fmt(e['mean'])} ({fmt(e['median'])}; {fmt(e['min'])}–{fmt(e['max'])}) | "
             f"{fmt(r['last_100_training_mean'])} | {_wall(r)} "
             f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}`"
-            + (f" ({_adopted(r)}) |" if r.get("adopted") else " |")
+            + (f" ({_adopted(r)})" if r.get("adopted") else "")
+            + (f" (the run {r['extended_from']}, trained on)" if r.get("extended_from") else "")
+            + " |"
             + (f" `{flags_over_defaults(r['config'])}` |" if not at_defaults(r) else " none |")
         )
     return lines
