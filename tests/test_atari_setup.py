@@ -2,6 +2,8 @@
 life, the whole screen, PPO's value clip and single-step minibatches, Adam's epsilon, a
 learning rate that falls over a horizon of its own, and the preset that gathers them."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -216,3 +218,19 @@ def test_minibatch_steps_needs_a_network_without_memory():
     with pytest.raises(ConfigError, match="--minibatch-steps needs --core none"):
         Config(minibatch_steps=True).validate()
     Config(minibatch_steps=True, core="none").validate()
+
+
+def test_atari_preset_is_cleanrls_setup_under_the_suites_protocol():
+    """Only the sticky actions differ; the rate falls over 40M frames at any budget, so a
+    10M run is the first quarter of a 40M one (what `suite.py --extend` relies on)."""
+    atari = Config.from_preset("atari", game="Qbert", frames=10_000_000).validate()
+    cleanrl = Config.from_preset("cleanrl-setup", game="Qbert", frames=10_000_000).validate()
+    differ = {
+        f.name
+        for f in dataclasses.fields(Config)
+        if getattr(atari, f.name) != getattr(cleanrl, f.name)
+    }
+    assert differ == {"preset", "sticky_actions"}
+    assert atari.sticky_actions == Config().sticky_actions == 0.25
+    longer = dataclasses.replace(atari, frames=40_000_000)
+    assert atari.lr_at(5_000_000) == longer.lr_at(5_000_000) == pytest.approx(2.5e-4 * 7 / 8)
