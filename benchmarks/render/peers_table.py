@@ -68,7 +68,10 @@ def table(found: dict[str, list[dict]] | None = None) -> str:
         means[name] = _mean(scores)
         per_seed = ", ".join(f"{s:.1f}" for s in scores) or "—"
         walls = [r["train_wall_s"] / 60 for r in rs]
-        wall = f"{min(walls):.0f}–{max(walls):.0f} min" if walls else "—"
+        wall = "—"
+        if walls:
+            low, high = f"{min(walls):.0f}", f"{max(walls):.0f}"
+            wall = f"{low} min" if low == high else f"{low}–{high} min"
         mean = f"{means[name]:.1f}" if means[name] is not None else "—"
         lines.append(f"| {name} | {len(rs)} | {per_seed} | {mean} | {wall} |")
     theirs, ours = means.values()
