@@ -49,7 +49,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "precision": "fp32",
     },
 }
-PRESETS["atari"] = {k: v for k, v in PRESETS["cleanrl-setup"].items() if k != "sticky_actions"}
 """Named sets of settings over the defaults (`kungfu train --preset NAME`); config.json
 records the preset's name and every value the run used. `long`: the setting of the suite's
 40M-frame table (docs/suite.md), tuned on Kung-Fu Master: the learning rate starts at 5e-4
@@ -66,6 +65,7 @@ to 0 at 40M frames (CleanRL's 10M agent steps), in float32 as CleanRL computes. 
 the same set-up under this package's protocol (sticky actions 0.25), the standard Atari
 agent for the suite's games; since its rate falls over 40M frames whatever the budget, a
 10M-frame run of it is the first quarter of a 40M one."""
+PRESETS["atari"] = {k: v for k, v in PRESETS["cleanrl-setup"].items() if k != "sticky_actions"}
 
 
 SETTINGS_ADDED: dict[str, Any] = {
@@ -98,8 +98,8 @@ PRESET_HELP: dict[str, str] = {
     "(the suite's 40M-frame table)",
     "cleanrl-setup": "CleanRL's ppo_atari_envpool.py with its defaults (the papers' network "
     "on 4 stacked 84x84 frames, PPO), to check this pipeline against it",
-    "atari": "the same standard Atari agent and update with sticky actions 0.25 (this "
-    "package's protocol), for games other than Kung-Fu Master",
+    "atari": "cleanrl-setup with sticky actions 0.25 (this package's protocol): the "
+    "standard Atari agent, for games other than Kung-Fu Master",
 }
 """Each preset in a few words, for `kungfu train --help`; a preset added to PRESETS is
 described here."""
