@@ -77,18 +77,23 @@ def run_name(tag: str, game: str, frames: int, seed: int) -> str:
     return f"suite-{tag}-{game}-{short_frames(frames)}-seed{seed}"
 
 
-def check_adopted(run: Path, game: str, args: argparse.Namespace) -> None:
-    """SystemExit unless the finished run folder `run` learned `game` for `args.frames`
-    frames from seed `args.seed` with the settings `args.train_args` give."""
+def settings_differ(run: Path, game: str, frames: int, args: argparse.Namespace) -> str:
+    """'' when the run folder `run` learned `game` for `frames` frames from seed `args.seed`
+    with the settings `args.train_args` give, else the first setting that differs."""
     from kungfu_rl.runs.files import read_config
 
     planned = planned_config(
-        ["--game", game, "--frames", str(args.frames), "--seed", str(args.seed), *args.train_args]
+        ["--game", game, "--frames", str(frames), "--seed", str(args.seed), *args.train_args]
     )
     differ = differ_from_runs(planned, [run])
     seed = read_config(run).seed
-    if seed != args.seed:
-        differ = f"seed: {seed}, {args.seed}"
+    return f"seed: {seed}, {args.seed}" if seed != args.seed else differ
+
+
+def check_adopted(run: Path, game: str, args: argparse.Namespace) -> None:
+    """SystemExit unless the finished run folder `run` learned `game` for `args.frames`
+    frames from seed `args.seed` with the settings `args.train_args` give."""
+    differ = settings_differ(run, game, args.frames, args)
     if differ:
         raise SystemExit(f"--adopt {run} was trained with other settings ({differ})")
 
@@ -126,7 +131,6 @@ def check_extendable(base: Path, game: str, args: argparse.Namespace) -> None:
     """SystemExit unless `base` is a finished run of `game` from seed `args.seed` with the
     settings `args.train_args` give, for fewer frames than `args.frames`, whose learning
     rate still follows the schedule of an `args.frames` run."""
-    from kungfu_rl.config import Config
     from kungfu_rl.runs.files import read_config
 
     if not finished(base):
@@ -137,13 +141,10 @@ def check_extendable(base: Path, game: str, args: argparse.Namespace) -> None:
             f"--extend {base}: it trained {ran.frames:,} frames, not fewer than --frames "
             f"{args.frames:,}"
         )
-    seed_args = ["--game", game, "--frames", str(ran.frames), "--seed", str(args.seed)]
-    differ = differ_from_runs(planned_config([*seed_args, *args.train_args]), [base])
-    if ran.seed != args.seed:
-        differ = f"seed: {ran.seed}, {args.seed}"
+    differ = settings_differ(base, game, ran.frames, args)
     if differ:
         raise SystemExit(f"--extend {base} was trained with other settings ({differ})")
-    longer = Config.from_dict({**dataclasses.asdict(ran), "frames": args.frames})
+    longer = dataclasses.replace(ran, frames=args.frames)
     if ran.lr_at(ran.frames // 2) != longer.lr_at(ran.frames // 2):
         raise SystemExit(
             f"--extend {base}: its learning rate fell to 0 at its own {ran.frames:,} frames, "
@@ -170,8 +171,8 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
     is the run, and its command is the one that would have trained it here; with
     `args.extend`, the run is that shorter run's copy trained on, and its command the one
     that would have trained it straight through."""
-    run = args.adopt or args.runs_dir / run_name(args.tag, game, args.frames, args.seed)
     name = run_name(args.tag, game, args.frames, args.seed)  # an adopted folder's own name aside
+    run = args.adopt or args.runs_dir / name
     out = RESULTS / f"{name.removeprefix('suite-')}.json"
     check_same_settings(out, game, args)
     load_before = load()
