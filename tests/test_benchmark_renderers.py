@@ -46,41 +46,54 @@ def _named(results: list[dict]) -> dict[str, dict]:
     return {f"r{i}.json": r for i, r in enumerate(results)}
 
 
-def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypatch):
-    results = [
-        _suite_result("Pong", 40_000_000, 19.5),
-        _suite_result("Pong", 10_000_000, 3.0),
-        _suite_result("Breakout", 10_000_000, 40.0, tag="clip"),  # not the doc's settings
-    ]
-    results[2]["config"]["reward_mode"] = "clip"
-    doc = suite_page.build_doc(results, "defaults")
-    row = next(line for line in doc.splitlines() if line.startswith("| Pong |"))
-    assert "19.5 (17.5)" in row and "12 min 34 s" in row and "10.2" in row and "16.7" in row
-    assert "| Breakout | not run yet |" in doc
-    breakout_long = _suite_result("Breakout", 40_000_000, 9.2, tag="long-max")
-    breakout_worse = _suite_result("Breakout", 40_000_000, 4.1, tag="lifecut")
-    other_only = suite_page.build_doc([*results, breakout_worse, breakout_long], "defaults")
-    # a game that reached 40M frames with other settings only shows its best such run, named
-    assert "| Breakout | not with these; `--tag long-max`: 9.2 (7.2) | 12 min 34 s |" in other_only
-    assert "| Pong | 19.5 (17.5) |" in other_only  # a game with the table's own run keeps it
-    for source in suite_runs.COLUMNS:  # every source's protocol is stated
+def test_suite_doc_puts_each_games_setting_beside_the_published_figures(tmp_path, monkeypatch):
+    atari = {**dataclasses.asdict(Config.from_preset("atari")), "precision": "fp32"}
+    breakout = _suite_result("Breakout", 10_001_920, 61.0, tag="atari")
+    breakout["config"] = atari
+    pong_defaults = _suite_result("Pong", 10_000_000, 3.0)
+    pong_long = _suite_result("Pong", 40_000_000, 19.5, tag="long")
+    pong_long["config"] = {**dataclasses.asdict(Config.from_preset("long")), "precision": "bf16"}
+    kungfu = _suite_result("KungFuMaster", 10_000_000, 27_000.0)
+    clipped = _suite_result("Qbert", 5_000_000, 400.0, tag="clip")
+    clipped["config"]["reward_mode"] = "clip"
+    results = [breakout, pong_defaults, pong_long, kungfu, clipped]
+    doc = suite_page.build_doc(results)
+    ten, forty = doc.split("## 10M frames")[1].split("## 40M frames")
+    forty, others = forty.split("## Other settings")
+    row = next(line for line in ten.splitlines() if line.startswith("| Breakout |"))
+    # the game's setting, DreamerV3's PPO at 10M (55.8), the defaults' run (none here), time
+    assert row == "| Breakout | `--preset atari` | 61.0 (59.0) | 55.8 | – | 12 min 34 s, fp32 |"
+    assert "| Pong | `--preset atari` | not run yet | 12.9 | 3.0 (1.0) | – |" in ten
+    assert "| KungFuMaster | the defaults | 27,000 (26,998) | 26,247 | (the same) |" in ten
+    assert "on 2 of the 2 games run so far: Breakout, KungFuMaster." in ten
+    assert ten.count("kungfu train --game") == 2  # each shown run's command, once
+    # at 40M: the game's setting (not run yet), `--preset long` beside it, SLM-Lab's agents
+    assert "| Pong | `--preset atari` | not run yet | – | 19.5 (17.5) | 10.2 | 16.7 |" in forty
+    assert "| KungFuMaster | `--preset long` | not run yet |" in forty
+    assert "No run has reached these frames yet." in forty
+    for source in (suite_runs.PPO_10M, *suite_runs.COLUMNS):  # every source's protocol
         assert f"**{source}**" in doc
-    every_run = doc.split("## Every run")[1]
-    assert every_run.count("kungfu train --game") == 3
+    # the runs no table shows as a setting: one line per network, each game's best
+    line = next(x for x in others.splitlines() if x.startswith("- **the notebook's network"))
+    assert "3 settings, 3 runs of 5M–40M frames" in line  # Pong's defaults and long, Qbert
+    assert "Pong 19.5 (40M, `long`)" in line and "Qbert 400 (5M, `clip`)" in line
+    assert "Breakout" not in line and "KungFuMaster" not in line
+    pong_defaults["config"]["sticky_actions"] = 0.0  # another protocol: named, left out
+    assert "Left out, without sticky actions 0.25 (another protocol): `defaults`" in (
+        suite_page.build_doc(results)
+    )
+    pong_defaults["config"]["sticky_actions"] = 0.25
+    # every run, with its settings over the defaults, where a person asks for it
+    every_run = suite_page.every_run(results)
+    assert every_run.count("kungfu train --game") == 5
     assert every_run.count("| none |") == 2 and "| `--reward-mode clip` |" in every_run
-    assert " in fp32" not in every_run  # the helper's runs name no precision
-    results[2]["config"]["precision"] = "fp32"  # a CPU without native bf16 marks its time
-    every_run = suite_page.build_doc(results, "defaults").split("## Every run")[1]
-    assert every_run.count("12 min 34 s in fp32") == 1
     assert suite_page.draw_curves(results, tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
-    assert not suite_page.draw_curves(results[2:], tmp_path / "none.png")  # none at the defaults
-    measured = measured_games.measured_games(_named(results), "defaults")
-    pong = {"frames": 40_000_000, "seed": 0, "mean": 19.5, "games": 20, "settings": ""}
-    assert measured == {"Pong": {**pong, "source": "r0.json"}}
-    budget = doc.split("## 10M frames")[1].split("## Every run")[0]
-    assert "| Pong | 10M | bf16 | 3.0 | 1.0 | 57% |" in budget  # (1 + 20.7) / (17.5 + 20.7)
-    assert "enough for: none so far. Not enough (40M frames learn clearly more): Pong." in budget
+    assert not suite_page.draw_curves([clipped], tmp_path / "none.png")  # no game's setting
+    measured = measured_games.measured_games(_named(results))
+    assert measured["Breakout"]["settings"] == "--preset atari"  # the game's setting first
+    assert measured["Pong"]["settings"] == "--preset long"  # none yet: the longest of the rest
+    assert measured["KungFuMaster"]["mean"] == 27_000.0 and "Qbert" not in measured
     # what the renderer writes is what `kungfu games` reads
     from kungfu_rl.envs import games as envs
 
@@ -92,25 +105,28 @@ def test_suite_doc_puts_our_runs_beside_the_published_figures(tmp_path, monkeypa
     table.write_text(measured_games.table(suite))
     assert measured_games.table(suite) == table.read_text()  # the same JSONs, the same bytes
     monkeypatch.setattr(envs, "MEASURED_GAMES", table)
-    assert envs.measured_games()["Pong"]["mean"] == 19.5
+    assert envs.measured_games()["Breakout"]["mean"] == 61.0
 
 
-def test_suite_takes_the_budget_curve_from_a_longer_constant_rate_run():
-    qbert = _suite_result("Qbert", 40_000_000, 10_000.0)
-    qbert["curve"] = [
-        {"frames": f, "minutes": f / 1e6, "mean": m}
-        for f, m in [(0, 150), (5_000_000, 6_000), (10_000_000, 9_500), (40_000_000, 9_998)]
-    ]
-    linear = _suite_result("Breakout", 40_000_000, 300.0, schedule="linear")  # not the same run
-    runs = suite_runs.budget_runs([qbert, linear])
-    assert list(runs) == ["Qbert"]
-    assert suite_runs.curve_to(runs["Qbert"][0], suite_runs.BUDGET)[-1]["mean"] == 9_500
-    doc = suite_page.build_doc([qbert, linear], "defaults")
-    assert (
-        "| Qbert | 40M | bf16 | – | 9,500 | 95% |" in doc
-    )  # not evaluated at 10M; (9500-164)/(9998-164)
-    assert "The default budget is enough for: Qbert." in doc
-    assert "Not judged yet (no 40M run with the table's settings): none." in doc
+def test_suite_takes_a_games_setting_run_at_its_frames_and_lowest_seed():
+    seed1 = _suite_result("Qbert", 10_001_920, 3_000.0, tag="atari", seed=1)
+    seed0 = _suite_result("Qbert", 10_001_920, 2_500.0, tag="atari")
+    longer = _suite_result("Qbert", 40_001_280, 9_000.0, tag="atari")
+    other = _suite_result("Qbert", 10_000_000, 9_999.0, tag="long")  # not Qbert's setting
+    results = [seed1, longer, other, seed0]
+    assert suite_runs.setting_run(results, "Qbert", suite_runs.TEN_M) is seed0
+    assert suite_runs.setting_run(results, "Qbert", suite_runs.FORTY_M) is longer
+    assert suite_runs.setting_run([seed1], "Qbert", suite_runs.FORTY_M) is None
+    kungfu_long = _suite_result("KungFuMaster", 40_000_000, 40_000.0, tag="long")
+    kungfu_atari = _suite_result("KungFuMaster", 10_000_000, 5.0, tag="atari")
+    kungfu_atari["config"] = dataclasses.asdict(Config.from_preset("atari"))
+    kungfu = [kungfu_long, kungfu_atari]  # Kung-Fu Master keeps the notebook's agent
+    assert suite_runs.setting_run(kungfu, "KungFuMaster", suite_runs.FORTY_M) is kungfu_long
+    assert suite_runs.setting_run(kungfu, "KungFuMaster", suite_runs.TEN_M) is None
+    fp32 = _suite_result("Pong", 10_000_000, 8.9)
+    fp32["config"]["precision"] = "fp32"
+    bf16 = _suite_result("Pong", 10_001_920, 2.3, tag="defaults-bf16")
+    assert suite_runs.defaults_at([bf16, fp32], "Pong", suite_runs.TEN_M) == [fp32, bf16]
 
 
 def test_suite_tells_runs_at_other_defaults_by_their_settings_not_their_tag():
@@ -122,8 +138,9 @@ def test_suite_tells_runs_at_other_defaults_by_their_settings_not_their_tag():
     assert protocol.flags_over_defaults({**DEFAULTS, "torch_threads": 1, "frames": 7}) == ""
     old = _suite_result("Pong", 10_000_000, -1.3)
     old["config"] = ran
-    assert not protocol.at_defaults(old) and suite_runs.budget_runs([old]) == {}
-    assert f"| `{flags}` |" in suite_page.build_doc([old], "long").split("## Every run")[1]
+    assert not protocol.at_defaults(old)
+    assert suite_runs.defaults_at([old], "Pong", suite_runs.TEN_M) == []
+    assert f"| `{flags}` |" in suite_page.every_run([old])
 
 
 def test_the_long_preset_learns_as_the_suites_40m_runs_did():
@@ -138,7 +155,7 @@ def test_the_long_preset_learns_as_the_suites_40m_runs_did():
         assert protocol.preset_of(config) == "long"  # so `kungfu games` names the preset
 
 
-def test_suite_doc_names_the_settings_of_its_40m_table():
+def test_suite_doc_names_the_settings_of_its_runs():
     command = (
         "kungfu train --game Pong --frames 40000000 --seed 0 --runs-dir runs --run-name "
         "suite-long-Pong-40M-seed0 --no-progress --preset long --torch-threads=1 --env-threads 1"
@@ -149,20 +166,11 @@ def test_suite_doc_names_the_settings_of_its_40m_table():
     pong_long = _suite_result("Pong", 40_000_000, 20.1, tag="long", schedule="linear")
     pong_long["command"] = command
     pong_long["config"]["lr"] = 5e-4
+    pong_long["suite_command"] = (
+        "python benchmarks/suite.py --tag long --games Pong -- --preset=long"
+    )
     pong_defaults = _suite_result("Pong", 40_000_000, 16.2)
-    pong_defaults["curve"] = [
-        {"frames": f, "minutes": f / 1e6, "mean": m}
-        for f, m in [(0, -21.0), (10_000_000, -5.0), (40_000_000, 14.2)]
-    ]
     results = [pong_long, pong_defaults]
-    doc = suite_page.build_doc(results, "long")
-    assert "`--tag long`" in doc and "with `--preset long --torch-threads=1 --env-threads 1`" in doc
-    assert "as flags over the defaults, `--lr 0.0005 --lr-schedule linear`" in doc
-    assert "| Pong | 20.1 (18.1) |" in doc  # the long run heads the 40M table
-    assert "| Pong | 20.1 (-21.0 → 18.1) | 16.2 (-5.0 → 14.2) |" in doc  # beside the defaults
-    assert "Why `--tag" not in suite_page.build_doc(results, "defaults")
-    # the 10M section reads the defaults' run, and weighs it against the table's 40M run
-    assert "| Pong | 40M | bf16 | – | -5.0 | 40% |" in doc  # (-5 + 20.7) / (18.1 + 20.7); not 45%
     measured = measured_games.measured_games(_named(results), "long")
     # a run that did not name the preset gets its flags: what it learned with, not a name
     assert measured["Pong"]["settings"] == "--lr 0.0005 --lr-schedule linear"
@@ -174,6 +182,15 @@ def test_suite_doc_names_the_settings_of_its_40m_table():
     pong_long["config"]["lr"] = 1e-3  # named the preset, but learned otherwise
     measured = measured_games.measured_games(_named(results), "long")
     assert measured["Pong"]["settings"].startswith("--no-max-pool --lr 0.001")
+    # a shown run's command: the suite's, what it ran, where it was trained on, its load
+    pong_long["game"], pong_long["extended_from"] = "KungFuMaster", "runs/suite-long-10M"
+    pong_long["load_after"] = pong_long["load_before"]  # said once
+    forty = suite_page.build_doc(results).split("## 40M frames")[1]
+    said = next(x for x in forty.splitlines() if x.startswith("- KungFuMaster: "))
+    assert said == (
+        f"- KungFuMaster: `{pong_long['suite_command']}`, which ran `{command}` (the run "
+        "runs/suite-long-10M, trained on); load 0.10 0.20 0.30"
+    )
 
 
 def test_suite_doc_shows_published_half_points_as_published():
@@ -189,12 +206,12 @@ def test_suite_doc_shows_published_half_points_as_published():
 
 def test_suite_doc_reads_the_published_figures_from_their_json():
     figures = common.published()
-    pong = _suite_result("Pong", 40_000_000, 19.5)
-    doc = suite_page.build_doc([pong], "defaults", figures)
-    assert "| Pong | 19.5 (17.5) | 12 min 34 s | 10.2 | 16.7 | 19.7 | 19.8 |" in doc
+    kungfu = _suite_result("KungFuMaster", 40_000_000, 19.5, tag="long")
+    row = "| KungFuMaster | `--preset long` | 19.5 (17.5) | 12 min 34 s, bf16 | (the same) |"
+    doc = suite_page.build_doc([kungfu], figures)
+    assert f"{row} 23,006 | 28,128 | 24,900 | – |" in doc
     moved = [{**f, "value": 11.0} if f["name"] == "SLM-Lab A2C-GAE" else f for f in figures]
-    doc = suite_page.build_doc([pong], "defaults", moved)
-    assert "| Pong | 19.5 (17.5) | 12 min 34 s | 11.0 | 16.7 | 19.7 | 19.8 |" in doc
+    assert f"{row} 11.0 | 28,128 | 24,900 | – |" in suite_page.build_doc([kungfu], moved)
     # no published figure is written into the suite's scripts: each is read from the JSON
     scripts = [*(ROOT / "benchmarks" / "render").glob("*.py"), ROOT / "benchmarks" / "suite.py"]
     sources = "".join(p.read_text() for p in scripts)

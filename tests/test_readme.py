@@ -133,19 +133,29 @@ def _differences(config: dict, expected: dict) -> dict:
 
 def test_the_runs_the_readme_calls_the_defaults_learned_with_the_defaults():
     """What the README's tables label `make train`'s settings is `Config()`'s, and what they
-    label `--preset long` is that preset over `Config()`."""
+    label `--preset atari` and `--preset long` is that preset over `Config()`."""
     kungfu_rl = pytest.importorskip("kungfu_rl")
     import dataclasses
 
+    from benchmarks.render import suite_runs
+    from benchmarks.render.common import suite_results
+
     tables = _script("readme_tables")
     defaults = dataclasses.asdict(kungfu_rl.Config())
-    suite_defaults = [
-        f"suite/{p.name}"
-        for p in tables.SUITE.glob("*.json")
-        if json.loads(p.read_text())["tag"] in tables.SUITE_10M_TAGS
+    results = suite_results()
+    shown_defaults = [
+        r for g in suite_runs.GAMES for r in suite_runs.defaults_at(results, g, suite_runs.TEN_M)
     ]
-    for name, config in _configs(tables, (*tables.KUNGFU_10M, *suite_defaults)):
+    assert shown_defaults  # the 10M table's defaults column and Kung-Fu Master's setting
+    for r in shown_defaults:
+        assert not _differences(r["config"], defaults), r["run"]
+    for name, config in _configs(tables, tables.KUNGFU_10M):
         assert not _differences(config, defaults), name
+    atari = dataclasses.asdict(kungfu_rl.Config.from_preset("atari"))
+    for r in results:
+        if r["tag"] == suite_runs.GENERAL_TAG:
+            assert r["config"]["preset"] == "atari", r["run"]
+            assert not _differences(r["config"], atari), r["run"]
     long = dataclasses.asdict(kungfu_rl.Config.from_preset("long"))
     forty = [
         f"suite/{p.name}"

@@ -98,12 +98,14 @@ def draw(found: dict[str, list[dict]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for (name, rs), colour in zip(found.items(), ("tab:blue", "tab:orange"), strict=True):
-        for r in rs:
+        for i, r in enumerate(rs):
+            style = ("-", "--", ":", "-.")[i % 4]  # a line style per seed
             points = [p for p in r["curve"] if p["frames"] <= FRAMES]
             ax.plot(
                 [p["frames"] / 1e6 for p in points],
                 [p["mean"] for p in points],
                 color=colour,
+                ls=style,
                 alpha=0.85,
                 label=f"{name}, seed {r['seed']}",
             )

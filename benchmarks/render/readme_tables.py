@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.protocol import GAMES, PUBLISHED, RESULTS, ROOT, SUITE_RESULTS, settings_of
+from benchmarks.protocol import GAMES, PUBLISHED, RESULTS, ROOT, SUITE_RESULTS
 from benchmarks.render.common import (
     figure,
     fmt,
@@ -30,7 +30,17 @@ from benchmarks.render.common import (
     suite_results,
 )
 from benchmarks.render.suite_runs import COLUMNS as SUITE_COLUMNS
-from benchmarks.render.suite_runs import FORTY_M, TABLE_TAG, best_at_40m, table_runs
+from benchmarks.render.suite_runs import (
+    FORTY_M,
+    PPO_10M,
+    RANDOM,
+    TABLE_TAG,
+    TEN_M,
+    defaults_at,
+    setting,
+    setting_run,
+    table_runs,
+)
 
 SUITE = SUITE_RESULTS
 README = ROOT / "README.md"
@@ -55,8 +65,6 @@ KUNGFU_TRAINING = (
     "suite/long-KungFuMaster-40M-seed0.json",
 )
 """The same settings' seed 0: its suite JSON also holds the mean of its last 100 training games."""
-SUITE_10M_TAGS = ("ppo1x4-ent01-maxpool", "ppo1x4-ent01-maxpool-bf16")
-"""Suite tags whose runs learned with the defaults (bf16: the same settings, another machine)."""
 KUNGFU_PUBLISHED = (
     "random play",
     "human",
@@ -151,51 +159,47 @@ def kungfu_table(results: Path = RESULTS, baselines: Path = PUBLISHED) -> str:
     return "\n".join(lines)
 
 
-def forty_million(runs: list[dict], game: str) -> str:
-    """The suite's 40M cell, chosen as docs/suite.md chooses it: the table's tag, lowest seed;
-    else the game's best 40M run with other settings, its flags beyond the preset's named."""
-    main = table_runs(runs).get((game, FORTY_M))
-    r = main or best_at_40m(runs, game)
-    if r is None:
-        return "–"
-    note = ""
-    if main is None:
-        flags = settings_of(r["command"], machine=False).replace(f"--preset {TABLE_TAG}", "")
-        note = f", with `{flags.strip()}`"
-    return f"{fmt(r['eval']['mean'])} ({fmt(r['last_100_training_mean'])}){note}"
+def _cell(r: dict | None) -> str:
+    return "–" if r is None else f"{fmt(r['eval']['mean'])} ({fmt(r['last_100_training_mean'])})"
 
 
 def ten_million(runs: list[dict], game: str) -> str:
-    """The defaults' 10M seed-0 runs of `game`, one per machine (bf16 or fp32 conv stack)."""
-    at_10m = [
-        r
-        for r in runs
-        if r["game"] == game
-        and r["tag"] in SUITE_10M_TAGS
-        and r["seed"] == 0
-        and abs(r["frames"] - 10_000_000) < 10_000
-    ]
-    cells = [
-        f"{fmt(r['eval']['mean'])} ({fmt(r['last_100_training_mean'])})"
-        + (f", {r['config']['precision']}" if len(at_10m) > 1 else "")
-        for r in sorted(at_10m, key=lambda r: r["config"]["precision"], reverse=True)
-    ]
-    return "; ".join(cells) or "–"
+    """The suite's 10M cell, as docs/suite.md chooses it: the game's setting; where that has
+    not run yet, the defaults' runs (one per machine: bf16 or fp32 conv stack)."""
+    r = setting_run(runs, game, TEN_M)
+    if r is not None:
+        return _cell(r)
+    defaults = defaults_at(runs, game, TEN_M)
+    several = len(defaults) > 1
+    cells = [_cell(d) + (f", {d['config']['precision']}" if several else "") for d in defaults]
+    return "not run yet" + (f"; the defaults: {'; '.join(cells)}" if cells else "")
+
+
+def forty_million(runs: list[dict], game: str) -> str:
+    """The suite's 40M cell: the game's setting; where that has not run yet, `--preset long`'s."""
+    r = setting_run(runs, game, FORTY_M)
+    if r is not None:
+        return _cell(r)
+    long_run = table_runs(runs, TABLE_TAG).get((game, FORTY_M))
+    return "not run yet" + (f"; `--preset {TABLE_TAG}`: {_cell(long_run)}" if long_run else "")
 
 
 def suite_table(results: Path = SUITE, baselines: Path = PUBLISHED) -> str:
     figures = published(baselines)
     runs = suite_results(results)
+    sources = ((PPO_10M, "10M"), *((c, "40M") for c in SUITE_COLUMNS[:2]), (RANDOM, ""))
     lines = [
-        "| game | ours, 10M frames, the defaults | ours, 40M frames, `--preset long` | "
-        + " | ".join(f"{c}, 40M" for c in SUITE_COLUMNS)
-        + " | random play |",
-        "| --- | ---: | ---: | " + " | ".join("---:" for _ in SUITE_COLUMNS) + " | ---: |",
+        "| game | setting (10M / 40M) | ours, 10M frames | ours, 40M frames | "
+        + " | ".join(f"{name}, {at}" if at else name for name, at in sources)
+        + " |",
+        "| --- | --- | ---: | ---: | " + " | ".join("---:" for _ in sources) + " |",
     ]
     for game in GAMES:
-        cells = [ten_million(runs, game), forty_million(runs, game)]
-        for column in (*SUITE_COLUMNS, "random play"):
-            f = figure(figures, column, game)
+        ten, forty = setting(game, TEN_M), setting(game, FORTY_M)
+        cells = [ten if ten == forty else f"{ten} / {forty}", ten_million(runs, game)]
+        cells.append(forty_million(runs, game))
+        for name, _ in sources:
+            f = figure(figures, name, game)
             cells.append(exact(f["value"]) if f else "–")
         lines.append(f"| {game} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -2,12 +2,14 @@
 
     python benchmarks/render/suite_page.py            # print the page
     python benchmarks/render/suite_page.py --write    # write docs/suite.md and its PNG
+    python benchmarks/render/suite_page.py --runs     # print every run, with its command
 
 The runs are `benchmarks/results/suite/*.json` (written by `benchmarks/suite.py`); the
 published figures, each with its source and protocol, `benchmarks/published_baselines.json`.
-The 40M table shows the runs of `--tag long` (`--preset long`); the 10M section the runs at
-the defaults, `make train`'s settings; "Every run" each run with its command. A test checks
-that docs/suite.md is the page this builds.
+The page shows, per game, the run of the setting it trains with (suite_runs.setting_run) at
+10M frames beside DreamerV3's PPO and at 40M frames beside SLM-Lab's agents, and sums up the
+runs of every other setting in a line per network. A test checks that docs/suite.md is the
+page this builds.
 """
 
 from __future__ import annotations
@@ -19,27 +21,24 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: the repository root, for `benchmarks.*`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.protocol import (
-    GAMES,
-    ROOT,
-    at_defaults,
-    flags_over_defaults,
-    settings_of,
-)
+from benchmarks.protocol import GAMES, ROOT, at_defaults, flags_over_defaults
 from benchmarks.render.common import fmt, millions, minutes, published, suite_results, value
 from benchmarks.render.suite_runs import (
-    BUDGET,
     COLUMNS,
-    ENOUGH,
     FORTY_M,
-    RANDOM,
+    GENERAL_TAG,
+    KUNGFU,
+    NETWORKS,
+    PPO_10M,
+    STICKY,
     TABLE_TAG,
-    best_at_40m,
-    budget_runs,
+    TEN_M,
     curve_to,
-    default_runs,
-    share_of_gain,
-    stopped_at_budget,
+    defaults_at,
+    network_of,
+    setting,
+    setting_run,
+    shown_runs,
     table_runs,
 )
 
@@ -47,11 +46,11 @@ DOC = ROOT / "docs" / "suite.md"
 CURVES = ROOT / "docs" / "suite_curves_10M.png"
 EVAL_GAMES = 20
 OURS = (
-    "ALE v5, sticky actions 0.25, the v5 action set, 108,000-frame cut-off, LSTM; "
+    "ALE v5, sticky actions 0.25, the v5 action set, 108,000-frame cut-off; "
     f"{EVAL_GAMES} separate evaluation games on the final checkpoint (sampled actions, all "
     "lives, raw score), and beside it the mean of the last 100 training games"
 )
-STICKY = {True: "yes", False: "no", None: "not stated"}
+STICKY_SAID = {True: "yes", False: "no", None: "not stated"}
 
 
 def protocol_of(figures: list[dict], name: str) -> str:
@@ -63,179 +62,209 @@ def protocol_of(figures: list[dict], name: str) -> str:
     f, p = found[0], found[0]["protocol"]
     return (
         f"**{name}** ({f['agent']}; {f['source']}): {p['detail']}; sticky actions: "
-        f"{STICKY[p['sticky_actions']]}; game starts: {p['start']}; counted over "
+        f"{STICKY_SAID[p['sticky_actions']]}; game starts: {p['start']}; counted over "
         f"{p['counted']}"
     )
 
 
 def _wall(r: dict) -> str:
-    """A run's training time, marked where its conv stack ran in fp32 (a CPU without
-    native bf16: several times slower than the bf16 machine of most runs)."""
-    fp32 = r.get("config", {}).get("precision") == "fp32"
-    return minutes(r["train_wall_s"]) + (" in fp32" if fp32 else "")
+    """A run's training time and the arithmetic of its conv stack (bf16 on a CPU with
+    native bf16, else fp32, several times slower)."""
+    return f"{minutes(r['train_wall_s'])}, {r['config'].get('precision', '?')}"
 
 
-def _precision(r: dict) -> str:
-    """The conv stack's arithmetic the run's config.json records (auto resolved)."""
-    return r["config"].get("precision", "?")
+def _score(r: dict | None) -> str:
+    """A run's 20-game mean and, in brackets, its last 100 training games."""
+    if r is None:
+        return "not run yet"
+    said = f"{fmt(r['eval']['mean'])} ({fmt(r['last_100_training_mean'])})"
+    return said + (f", seed {r['seed']}" if r["seed"] else "")
 
 
-def _adopted(result: dict) -> str:
-    """Where an adopted run came from, and where to read how it ran."""
-    said = f"adopted: trained as {result['run']}"
-    if result.get("trained_by"):
-        said += f", by {result['trained_by']}, whose note says whether it ran alone"
-    return said
+def _command(r: dict) -> str:
+    """How a run was made, for a list under its table: the suite's command, the training
+    command it ran, and where it was resumed, extended or adopted."""
+    said = f"`{r.get('suite_command') or r['command']}`"
+    if r.get("suite_command"):
+        said += f", which ran `{r['command']}`"
+    if r.get("extended_from"):
+        said += f" (the run {r['extended_from']}, trained on)"
+    if r.get("adopted"):
+        said += f" (adopted: trained as {r['run']})"
+    before, after = r["load_before"], r.get("load_after", "?")
+    return said + f"; load {before}" + (f" → {after}" if after != before else "")
 
 
-def _settings(main: dict) -> str:
-    """How the 40M table's runs were started, and what that is over the defaults."""
-    flags = sorted({settings_of(r["command"]) for r in main.values()} - {""})
-    said = "with no other setting" if not flags else "with " + " or ".join(f"`{f}`" for f in flags)
-    said += " (machine-only flags such as threads included as they ran)"
-    over = sorted({flags_over_defaults(r["config"]) for r in main.values()} - {""})
-    if over:
-        said += "; as flags over the defaults, " + " or ".join(f"`{f}`" for f in over)
-    return said
-
-
-def build_doc(results: list[dict], doc_tag: str = TABLE_TAG, figures: list | None = None) -> str:
-    """docs/suite.md from the run JSONs: the 40M table beside the published figures, the
-    10M curves and what the default budget is enough for, and every run."""
+def build_doc(results: list[dict], figures: list | None = None) -> str:
+    """docs/suite.md from the run JSONs: per game, its setting's runs at 10M and 40M frames
+    beside the published figures, their commands, and the other settings' runs in brief."""
     figures = published() if figures is None else figures
-    main, defaults = table_runs(results, doc_tag), default_runs(results)
     lines = [
         "# The Atari suite",
         "",
         "<!-- written by `python benchmarks/render/suite_page.py --write` (`make render`) from "
         "benchmarks/results/suite/*.json; edit the renderer, not this file -->",
         "",
-        "One set of settings for every game, one seed per game, on the 2-core machine. "
-        "Our protocol: " + OURS + ".",
+        "The suite trains every game but Kung-Fu Master with "
+        f"`--preset {GENERAL_TAG}`: the papers' network without memory on 4 stacked 84×84 "
+        "frames, PPO with 8 games × 128 steps and "
+        "4 epochs × 4 minibatches, FIRE after a start or a lost life, a lost life ending the "
+        "value target, clipped rewards (docs/usage.md). Kung-Fu Master keeps the notebook's "
+        "agent: the defaults (`make train`) at 10M frames and `--preset long` at 40M. One "
+        "seed per game, on the 2-core machine. Our protocol: " + OURS + ".",
         "",
-        "## 40M frames",
+        *_ten_million(results, figures),
+        *_forty_million(results, figures),
         "",
-        f"The settings: `--tag {doc_tag}`, i.e. `kungfu train --game G --frames 40000000` "
-        f"{_settings(main)}. A wall time is "
-        "the run's own clock; it was alone on the machine only where its load "
-        '("Every run", below; two cores) stayed near 2 or under. Most ran on a CPU with '
-        'native bf16; "in fp32" marks a run on one without it (AVX2 only), about 3.7 times '
-        "slower (`benchmarks/results/throughput_ppo1x4.json` against `throughput_ppo4x4.json`).",
+        "Protocols of the published figures (`benchmarks/published_baselines.json`):",
         "",
-        "| game | ours: 20-game mean (last 100 training games) | wall time | "
-        + " | ".join(COLUMNS)
-        + " |",
-        "| --- | ---: | ---: | " + " | ".join("---:" for _ in COLUMNS) + " |",
+        *(f"- {protocol_of(figures, s)}." for s in (PPO_10M, *COLUMNS)),
+        *_other_settings(results),
     ]
-    for game in GAMES:
-        r = main.get((game, FORTY_M))
-        shown = r or best_at_40m(results, game)  # else its best run with other settings
-        ours, wall = "not run yet", "–"
-        if shown:
-            ours = f"{fmt(shown['eval']['mean'])} ({fmt(shown['last_100_training_mean'])})"
-            ours += f", seed {shown['seed']}" if shown["seed"] else ""
-            if shown is not r:
-                ours = f"not with these; `--tag {shown['tag']}`: {ours}"
-            wall = _wall(shown)
-        cells = [fmt(value(figures, s, game)) for s in COLUMNS]
-        lines.append(f"| {game} | {ours} | {wall} | " + " | ".join(cells) + " |")
-    lines += ["", "Protocols of the published figures (`benchmarks/published_baselines.json`):", ""]
-    lines += [f"- {protocol_of(figures, s)}." for s in COLUMNS]
-    lines += _against_defaults(main, defaults, doc_tag)
-    lines += _ten_million(main, defaults, budget_runs(results), figures)
-    lines += _every_run(results)
     return "\n".join(lines) + "\n"
 
 
-def _against_defaults(main: dict, defaults: dict, doc_tag: str) -> list[str]:
-    """The games run at 40M frames both at the table's settings and at the defaults."""
-    games = [g for g in GAMES if (g, FORTY_M) in main and (g, FORTY_M) in defaults]
-    if doc_tag == "defaults" or not games:
-        return []
+def _ten_million(results: list[dict], figures: list[dict]) -> list[str]:
+    """The 10M table: each game's setting beside DreamerV3's PPO and the defaults."""
     lines = [
+        "## 10M frames",
         "",
-        f"Why `--tag {doc_tag}` and not the defaults at 40M frames: the games run both ways "
-        "(20-game mean; last 100 training games at 10M and at 40M frames):",
-        "",
-        f"| game | `--tag {doc_tag}` | the defaults |",
-        "| --- | ---: | ---: |",
-    ]
-    for game in games:
-        cells = []
-        for r in (main[(game, FORTY_M)], defaults[(game, FORTY_M)]):
-            at_10m = curve_to(r, BUDGET)
-            early = fmt(at_10m[-1]["mean"]) if at_10m else "–"
-            cells.append(f"{fmt(r['eval']['mean'])} ({early} → {fmt(r['last_100_training_mean'])})")
-        lines.append(f"| {game} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def _ten_million(
-    main: dict, defaults: dict, runs: dict[str, list[dict]], figures: list[dict]
-) -> list[str]:
-    """The default budget's section: `runs` (budget_runs) against the 40M table's runs
-    (`main`), or the defaults' own 40M runs where the table has none."""
-    lines = ["", "## 10M frames: the default budget", ""]
-    if not runs:
-        return [*lines, "No run at the defaults has reached 10M frames yet."]
-    lines += [
         f"![training curves at 10M frames]({CURVES.name})",
         "",
-        "The first 10M frames of each game at the defaults (the runs whose recorded settings "
-        "are the defaults, whatever their tag: a 10M run, or the first 10M frames of a 40M "
-        "run: at a constant learning rate the two are the same settings up to there; a game "
-        'run on two machines has a row, and a curve, for each). "share of the 40M gain": the '
-        "last 100 training games at 10M frames against those at 40M frames in the table above "
-        "(or a 40M run at the defaults where the table has none), each less random play's "
-        f"score (DQN's table). The budget counts as enough for a game at {ENOUGH:.0%} or more "
-        "in every run of it.",
-        "",
-        "| game | run | conv stack | 20-game mean at 10M | last 100 training games at 10M "
-        f"| share of the 40M gain | {COLUMNS[0]} at 40M |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+        f"| game | setting | ours: 20-game mean (last 100 training games) | {PPO_10M} | "
+        "the defaults | wall time |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    enough, short = [], []
+    ahead, run = [], []
     for game in GAMES:
-        long_run = main.get((game, FORTY_M)) or defaults.get((game, FORTY_M))
-        at_40m = long_run["last_100_training_mean"] if long_run else None
-        random_play = value(figures, RANDOM, game)
-        shares = []
-        for r in runs.get(game, []):
-            curve = curve_to(r, BUDGET)
-            at_budget = curve[-1]["mean"] if curve else None
-            share = None
-            if at_budget is not None and at_40m is not None and random_play is not None:
-                share = share_of_gain(at_budget, at_40m, random_play)
-            shares.append(share)
-            evaluated = fmt(r["eval"]["mean"]) if stopped_at_budget(r) else "–"
-            lines.append(
-                f"| {game} | {millions(r['frames'])} | {_precision(r)} | {evaluated} | "
-                f"{fmt(at_budget)} | {'–' if share is None else f'{share:.0%}'} "
-                f"| {fmt(value(figures, COLUMNS[0], game))} |"
+        r = setting_run(results, game, TEN_M)
+        ppo = value(figures, PPO_10M, game)
+        defaults = defaults_at(results, game, TEN_M)
+        if game == KUNGFU:
+            beside = "(the same)"
+        else:
+            several = len(defaults) > 1
+            beside = "; ".join(
+                _score(d) + (f", {d['config'].get('precision')}" if several else "")
+                for d in defaults
             )
-        if shares and None not in shares:
-            (enough if min(shares) >= ENOUGH else short).append(game)
+        if r is not None:
+            run.append(game)
+            if ppo is not None and r["eval"]["mean"] > ppo:
+                ahead.append(game)
+        lines.append(
+            f"| {game} | {setting(game, TEN_M)} | {_score(r)} | {fmt(ppo)} | {beside or '–'} "
+            f"| {_wall(r) if r else '–'} |"
+        )
     lines += [
         "",
-        f"The default budget is enough for: {', '.join(enough) or 'none so far'}. "
-        f"Not enough (40M frames learn clearly more): {', '.join(short) or 'none so far'}. "
-        f"Not judged yet (no 40M run with the table's settings): "
-        f"{', '.join(g for g in runs if g not in enough + short) or 'none'}.",
+        f"Ahead of {PPO_10M} (20-game mean against its figure) on {len(ahead)} of the "
+        f"{len(run)} games run so far" + (f": {', '.join(ahead)}" if ahead else "") + ". "
+        "The curves: the mean of the last 100 training games against frames, the defaults' "
+        f"beside them, and {PPO_10M}'s figure at 10M as a dotted line.",
+        "",
+        *_commands(results, TEN_M),
     ]
     return lines
 
 
-def _every_run(results: list[dict]) -> list[str]:
-    """Every run, with its figures, its load, the command that trained it and its settings
-    over the defaults."""
+def _forty_million(results: list[dict], figures: list[dict]) -> list[str]:
+    """The 40M table: each game's setting beside `--preset long` and SLM-Lab's agents."""
+    longs = table_runs(results, TABLE_TAG)
     lines = [
         "",
-        "## Every run",
+        "## 40M frames",
         "",
-        "A tag names the settings its runs ran with; the last column gives the flags that make "
-        "the defaults learn as the run did (none: it ran at the defaults). Frames to three "
-        "figures: a run stops at the end of the update that reaches its budget.",
+        "| game | setting | ours: 20-game mean (last 100 training games) | wall time | "
+        f"`--preset {TABLE_TAG}` | " + " | ".join(COLUMNS) + " |",
+        "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in COLUMNS) + " |",
+    ]
+    for game in GAMES:
+        r = setting_run(results, game, FORTY_M)
+        long_run = longs.get((game, FORTY_M))
+        beside = "(the same)" if game == KUNGFU else _score(long_run) if long_run else "–"
+        cells = [fmt(value(figures, s, game)) for s in COLUMNS]
+        lines.append(
+            f"| {game} | {setting(game, FORTY_M)} | {_score(r)} | {_wall(r) if r else '–'} "
+            f"| {beside} | " + " | ".join(cells) + " |"
+        )
+    lines += [
         "",
+        f"`--preset {GENERAL_TAG}`'s learning rate falls to 0 over 40M frames whatever the "
+        "budget, so its 40M runs are its 10M runs trained on (`benchmarks/suite.py --extend`).",
+        "",
+        *_commands(results, FORTY_M),
+    ]
+    return lines
+
+
+def _commands(results: list[dict], frames: int) -> list[str]:
+    """The command of each run a table shows, with its load (a score at a fixed number of
+    frames holds on a loaded machine; a time does not)."""
+    runs = [(g, setting_run(results, g, frames)) for g in GAMES]
+    runs = [(g, r) for g, r in runs if r is not None]
+    if not runs:
+        return ["No run has reached these frames yet."]
+    return ["Commands:", "", *(f"- {game}: {_command(r)}" for game, r in runs)]
+
+
+def _other_settings(results: list[dict]) -> list[str]:
+    """Every other run under the suite's protocol, a line per network: how many settings
+    and runs, and each game's best 20-game mean (frames, tag)."""
+    shown = {id(r) for r in shown_runs(results)}
+    others = [r for r in results if id(r) not in shown]
+    protocol = [r for r in others if r["config"].get("sticky_actions") == STICKY]
+    lines = [
+        "",
+        "## Other settings",
+        "",
+        "The runs of every other setting, by network: each game's best 20-game mean, its "
+        "frames and tag (`--runs` below gives each run's settings over the defaults).",
+        "",
+    ]
+    for key, name in NETWORKS.items():
+        runs = [r for r in protocol if network_of(r) == key]
+        if not runs:
+            continue
+        best = []
+        for game in GAMES:
+            of_game = [r for r in runs if r["game"] == game]
+            if of_game:
+                r = max(of_game, key=lambda r: (r["eval"]["mean"], -r["frames"]))
+                said = f"{fmt(r['eval']['mean'])} ({millions(r['frames'])}, `{r['tag']}`)"
+                best.append(f"{game} {said}")
+        tags = {r["tag"] for r in runs}
+        frames = sorted({r["frames"] for r in runs})
+        span = millions(frames[0]) + (f"–{millions(frames[-1])}" if len(frames) > 1 else "")
+        lines.append(
+            f"- **{name}**: {_count(len(tags), 'setting')}, {_count(len(runs), 'run')} of "
+            f"{span} frames; best " + ", ".join(best) + "."
+        )
+    left_out = sorted({r["tag"] for r in others if r["config"].get("sticky_actions") != STICKY})
+    if left_out:
+        lines.append(
+            f"- Left out, without sticky actions {STICKY} (another protocol): "
+            + ", ".join(f"`{t}`" for t in left_out)
+            + "; the check against CleanRL's own script is docs/peers.md."
+        )
+    lines += [
+        "",
+        "Every run with its command, load and settings over the defaults: "
+        "`python benchmarks/render/suite_page.py --runs`; each run's JSON is in "
+        "`benchmarks/results/suite/`.",
+    ]
+    return lines
+
+
+def _count(n: int, thing: str) -> str:
+    """2 runs, 1 run."""
+    return f"{n} {thing}" + ("s" if n != 1 else "")
+
+
+def every_run(results: list[dict]) -> str:
+    """Every run as a table: its figures, its load, the command that trained it and its
+    settings over the defaults (none: it ran at the defaults)."""
+    lines = [
         "| tag | game | frames | seed | 20-game mean (median; min–max) | last 100 training "
         "games | wall time (load at start → end) | command | over the defaults |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
@@ -246,42 +275,56 @@ def _every_run(results: list[dict]) -> list[str]:
             f"| {r['tag']} | {r['game']} | {millions(r['frames'])} | {r['seed']} | "
             f"{fmt(e['mean'])} ({fmt(e['median'])}; {fmt(e['min'])}–{fmt(e['max'])}) | "
             f"{fmt(r['last_100_training_mean'])} | {_wall(r)} "
-            f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}`"
-            + (f" ({_adopted(r)})" if r.get("adopted") else "")
-            + (f" (the run {r['extended_from']}, trained on)" if r.get("extended_from") else "")
-            + " |"
-            + (f" `{flags_over_defaults(r['config'])}` |" if not at_defaults(r) else " none |")
+            f"({r['load_before']} → {r.get('load_after', '?')}) | `{r['command']}` | "
+            + (f"`{flags_over_defaults(r['config'])}` |" if not at_defaults(r) else "none |")
         )
-    return lines
+    return "\n".join(lines) + "\n"
 
 
-def draw_curves(results: list[dict], path: Path) -> bool:
-    """One panel per game: the mean of the last 100 training games against frames, over
-    the default budget's 10M frames; False (nothing drawn) where no run is at the defaults."""
-    runs = budget_runs(results)
-    if not runs:
+def draw_curves(results: list[dict], path: Path, figures: list | None = None) -> bool:
+    """One panel per game: the mean of the last 100 training games against frames over
+    10M frames, for the game's setting and the defaults, and DreamerV3's PPO at 10M as a
+    dotted line; False (nothing drawn) where no game has either run."""
+    figures = published() if figures is None else figures
+    panels = []
+    for game in GAMES:
+        r = setting_run(results, game, TEN_M)
+        defaults = [] if game == KUNGFU else defaults_at(results, game, TEN_M)[:1]
+        panels.append((game, r, defaults))
+    if not any(r or d for _, r, d in panels):
         return False
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    games = [g for g in GAMES if g in runs]
-    fig, axes = plt.subplots(1, len(games), figsize=(3.2 * len(games), 3.0), squeeze=False)
-    for ax, game in zip(axes[0], games, strict=True):
-        for i, r in enumerate(runs[game]):
-            curve = curve_to(r, BUDGET)
-            several = len(runs[game]) > 1
-            frames, means = [p["frames"] / 1e6 for p in curve], [p["mean"] for p in curve]
-            ax.plot(frames, means, f"C{2 * i}", label=_precision(r) if several else "training")
-            if stopped_at_budget(r):
-                label = f"20-game eval, {_precision(r)}" if several else "20-game eval"
-                ax.axhline(r["eval"]["mean"], color=f"C{2 * i + 1}", ls="--", lw=1, label=label)
-        ax.legend(fontsize=6)
-        r = runs[game][0]
-        ax.set_title(game if stopped_at_budget(r) else f"{game} (of {millions(r['frames'])})")
+    columns = 4
+    rows = -(-len(GAMES) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.9 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (game, r, defaults) in zip(axes.flat, panels, strict=False):
+        for run, colour, label in [
+            (r, "C0", setting(game, TEN_M).strip("`")),
+            *((d, "C1", "the defaults") for d in defaults),
+        ]:
+            if run is None:
+                continue
+            curve = curve_to(run, TEN_M)
+            ax.plot(
+                [p["frames"] / 1e6 for p in curve], [p["mean"] for p in curve], colour, label=label
+            )
+        ppo = value(figures, PPO_10M, game)
+        if ppo is not None:
+            ax.axhline(ppo, color="C2", ls=":", lw=1.2, label=PPO_10M)
+        ax.set_title(
+            game if r else f"{game} ({setting(game, TEN_M).strip('`')}: not run yet)", fontsize=8
+        )
+        ax.set_xlim(0, TEN_M / 1e6)
         ax.set_xlabel("frames (M)")
-    axes[0][0].set_ylabel("mean of last 100 training games")
+        ax.legend(fontsize=6)
+    for row in axes:
+        row[0].set_ylabel("mean of last 100\ntraining games")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -291,10 +334,13 @@ def draw_curves(results: list[dict], path: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="write docs/suite.md and its PNG")
-    parser.add_argument("--tag", default=TABLE_TAG, help="the settings the 40M table shows")
+    parser.add_argument("--runs", action="store_true", help="print every run, with its command")
     args = parser.parse_args(argv)
     results = suite_results()
-    page = build_doc(results, args.tag)
+    if args.runs:
+        print(every_run(results), end="")
+        return 0
+    page = build_doc(results)
     if not args.write:
         print(page, end="")
         return 0
