@@ -45,10 +45,11 @@ def planned_config(train_args: list[str]) -> dict:
     """The settings `kungfu train *train_args` would run with, as config.json records them
     (less what is resolved as it starts: HOW_IT_RAN's machine settings)."""
     from kungfu_rl.cli.parser import UsageError, build_parser, given_settings
-    from kungfu_rl.config import Config, ConfigError
+    from kungfu_rl.config import Config, ConfigError, with_game_preset
 
     try:
         given = given_settings(build_parser().parse_args(["train", *train_args]))
+        given, _ = with_game_preset(given)  # as `kungfu train` starts a new run
         return dataclasses.asdict(Config.from_preset(**given).validate())
     except (UsageError, ConfigError) as e:
         raise SystemExit(f"kungfu train {' '.join(train_args)}: {e}") from None

@@ -175,6 +175,8 @@ def training(
         "--precision",
         precision,
         *(("--game", game) if game else ()),
+        # the defaults' agent on every game, as at any revision (not the game's own preset)
+        *(("--preset", "none") if game and "--preset" not in extra else ()),
         *extra,
     )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

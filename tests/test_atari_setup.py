@@ -234,3 +234,37 @@ def test_atari_preset_is_cleanrls_setup_under_the_suites_protocol():
     assert atari.sticky_actions == Config().sticky_actions == 0.25
     longer = dataclasses.replace(atari, frames=40_000_000)
     assert atari.lr_at(5_000_000) == longer.lr_at(5_000_000) == pytest.approx(2.5e-4 * 7 / 8)
+
+
+def test_a_game_but_kungfu_master_starts_from_the_atari_preset_unless_a_preset_is_named():
+    from kungfu_rl.config import GAME_PRESET, with_game_preset
+    from kungfu_rl.config.presets import KUNGFU
+
+    assert Config().game == KUNGFU and GAME_PRESET == "atari"
+    given, said = with_game_preset({"game": "Qbert", "frames": 1_000})
+    assert given == {"game": "Qbert", "frames": 1_000, "preset": "atari"}
+    assert said.startswith("Qbert: --preset atari, the standard Atari agent")
+    assert "docs/peers.md" in said and said.endswith(
+        "--preset none trains the notebook's agent instead"
+    )
+    for kept in ({}, {"game": KUNGFU}, {"game": "Qbert", "preset": "none"}, {"preset": "long"}):
+        assert with_game_preset(kept) == (kept, None)  # make train learns as it always has
+
+
+def test_kungfu_train_on_another_game_says_its_preset_first(tmp_path):
+    from test_cli import kungfu
+
+    flags = "--game Breakout --frames 64 --n-games 2 --rollout-len 8 --eval-games 1"
+    result = kungfu("train", *flags.split(), "--runs-dir", tmp_path, "--run-name", "b")
+    assert result.returncode == 0, result.stderr
+    first, second = result.stderr.splitlines()[:2]
+    assert first.startswith("Breakout: --preset atari, the standard Atari agent")
+    assert second.startswith(f"training in {tmp_path / 'b'}")
+    config = Config.from_json((tmp_path / "b" / "config.json").read_text())
+    assert (config.preset, config.network, config.core, config.frame_size) == (
+        "atari",
+        "nature",
+        "none",
+        84,
+    )
+    assert (config.n_games, config.rollout_len) == (2, 8)  # a flag given beside it still wins

@@ -328,7 +328,8 @@ def test_suite_refuses_a_tag_whose_settings_moved(tmp_path):
     args = suite.argparse.Namespace(train_args=["--torch-threads", "1"])
     with pytest.raises(SystemExit, match=f"other settings \\({flags}\\): name these"):
         suite.check_same_settings(out, "Pong", args)
-    suite.check_same_settings(out, "Pong", suite.argparse.Namespace(train_args=flags.split()))
+    same = ["--preset", "none", *flags.split()]  # the notebook's agent, not Pong's own preset
+    suite.check_same_settings(out, "Pong", suite.argparse.Namespace(train_args=same))
     suite.check_same_settings(tmp_path / "none.json", "Pong", args)  # nothing there yet
 
 
@@ -389,7 +390,7 @@ def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monke
     assert report["adopted"] and report["eval"]["mean"] == 30_000.0
     assert report["command"].endswith(f"--run-name {run.name} --no-progress --preset long")
     assert protocol.settings_of(report["command"]) == "--preset long"
-    assert f"(adopted: trained as {run}) |" in suite_page.build_doc([report], "long")
+    assert f"(adopted: trained as {run}); load " in suite_page._command(report)
     # a score JSON that trained the folder is named, so a reader finds how it ran
     monkeypatch.setattr(suite, "SCORE_RESULTS", tmp_path)
     (tmp_path / "score-broken.json").write_text("{not json")
@@ -400,7 +401,7 @@ def test_suite_adopts_a_finished_run_only_with_the_same_settings(tmp_path, monke
     report = json.loads((tmp_path / "results" / "long-KungFuMaster-40M-seed1.json").read_text())
     assert report["trained_by"] == str(tmp_path / "score-long.json")
     assert f"(adopted: trained as {run}, by {tmp_path / 'score-long.json'}," in (
-        suite_page.build_doc([report], "long")
+        suite_page._command(report)
     )
     monkeypatch.setattr(suite.sys, "argv", [*argv, "--games", "Pong", "--", "--preset", "long"])
     with pytest.raises(SystemExit):  # one game per adopted folder

@@ -25,6 +25,9 @@ def _finished_run(folder: Path, **settings) -> Path:
 
 
 def _args(frames: int, train_args: list[str], seed: int = 0, extend: Path | None = None):
+    """The suite's arguments for a Pong run of the notebook's agent (`--preset none`, as the
+    finished runs above were trained) with `train_args`."""
+    train_args = ["--preset", "none", *train_args]
     return argparse.Namespace(frames=frames, train_args=train_args, seed=seed, extend=extend)
 
 
@@ -106,5 +109,5 @@ def test_the_suite_page_names_the_run_an_extended_one_began_as():
 
     long = _suite_result("Pong", 40_000_000, 18.0, tag="atari")
     long["extended_from"] = "runs/suite-atari-Pong-10M-seed0"
-    page = suite_page.build_doc([long], "atari")
-    assert "(the run runs/suite-atari-Pong-10M-seed0, trained on) |" in page
+    page = suite_page.build_doc([long])
+    assert "(the run runs/suite-atari-Pong-10M-seed0, trained on); load " in page

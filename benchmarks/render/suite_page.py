@@ -90,7 +90,10 @@ def _command(r: dict) -> str:
     if r.get("extended_from"):
         said += f" (the run {r['extended_from']}, trained on)"
     if r.get("adopted"):
-        said += f" (adopted: trained as {r['run']})"
+        said += f" (adopted: trained as {r['run']}"
+        if r.get("trained_by"):
+            said += f", by {r['trained_by']}, whose note says whether it ran alone"
+        said += ")"
     before, after = r["load_before"], r.get("load_after", "?")
     return said + f"; load {before}" + (f" → {after}" if after != before else "")
 
@@ -105,9 +108,9 @@ def build_doc(results: list[dict], figures: list | None = None) -> str:
         "<!-- written by `python benchmarks/render/suite_page.py --write` (`make render`) from "
         "benchmarks/results/suite/*.json; edit the renderer, not this file -->",
         "",
-        "The suite trains every game but Kung-Fu Master with "
-        f"`--preset {GENERAL_TAG}`: the papers' network without memory on 4 stacked 84×84 "
-        "frames, PPO with 8 games × 128 steps and "
+        "Every game but Kung-Fu Master trains with "
+        f"`--preset {GENERAL_TAG}`, as `kungfu train --game G` does: the papers' network "
+        "without memory on 4 stacked 84×84 frames, PPO with 8 games × 128 steps and "
         "4 epochs × 4 minibatches, FIRE after a start or a lost life, a lost life ending the "
         "value target, clipped rewards (docs/usage.md). Kung-Fu Master keeps the notebook's "
         "agent: the defaults (`make train`) at 10M frames and `--preset long` at 40M. One "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .parser import given_settings
@@ -15,12 +16,16 @@ def signal_name(signum: int) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..config import Config
+    from ..config import Config, with_game_preset
 
-    given = given_settings(args)
+    given, said = given_settings(args), None
+    if args.resume is None:  # a game other than Kung-Fu Master starts from its own preset
+        given, said = with_game_preset(given)
     # a new run's settings are checked before torch is imported: a mistyped value answers
     # at once (a resumed run's are checked against its checkpoint)
     config = None if args.resume is not None else Config.from_preset(**given).validate()
+    if said and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks
+        print(said, file=sys.stderr, flush=True)  # before "training in RUN"
 
     from ..runs.metrics import frames_per_second
     from ..training.launch import resume, train

@@ -5,7 +5,8 @@ before any heavy import.
 
     settings.py     Config (the table), RESUMABLE
     update.py       UpdateSettings, what one update needs of a Config
-    presets.py      PRESETS (kungfu train --preset), SETTINGS_ADDED
+    presets.py      PRESETS (kungfu train --preset), the preset a game starts from,
+                    SETTINGS_ADDED
     validation.py   ConfigError, Spec and how a value is checked against it, flag()
     choices.py      the choices and limits the table draws on
 """
@@ -25,7 +26,7 @@ from .choices import (
     RESIZES,
     REWARD_MODES,
 )
-from .presets import PRESETS, SETTINGS_ADDED
+from .presets import GAME_PRESET, PRESETS, SETTINGS_ADDED, with_game_preset
 from .settings import RESUMABLE, Config
 from .update import UpdateSettings
 from .validation import ConfigError, Spec, flag, setting, spec_of
@@ -35,6 +36,7 @@ __all__ = [
     "CROPS",
     "DEVICES",
     "FRAME_SIZES",
+    "GAME_PRESET",
     "INITS",
     "INPUT_NORMS",
     "LR_SCHEDULES",
@@ -54,4 +56,5 @@ __all__ = [
     "flag",
     "setting",
     "spec_of",
+    "with_game_preset",
 ]

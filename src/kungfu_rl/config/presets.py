@@ -67,6 +67,30 @@ agent for the suite's games; since its rate falls over 40M frames whatever the b
 10M-frame run of it is the first quarter of a 40M one."""
 PRESETS["atari"] = {k: v for k, v in PRESETS["cleanrl-setup"].items() if k != "sticky_actions"}
 
+KUNGFU = "KungFuMaster"
+"""The game the defaults (the notebook's agent) were tuned on, `Config.game`'s default."""
+GAME_PRESET = "atari"
+"""The preset `kungfu train --game G` starts from for every game but Kung-Fu Master."""
+GAME_PRESET_WHY = (
+    "the standard Atari agent, which learns as CleanRL's own PPO does on Breakout "
+    "(docs/peers.md); the notebook's agent, tuned on Kung-Fu Master, learns little on the "
+    "suite's other games (docs/suite.md)"
+)
+
+
+def with_game_preset(given: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A new run's flags `given` with the preset its game starts from where they name none
+    (`GAME_PRESET` for every game but Kung-Fu Master), and the line that says which and why;
+    `given` itself and None where they name a preset or the game is Kung-Fu Master."""
+    game = given.get("game", KUNGFU)
+    if "preset" in given or game == KUNGFU:
+        return given, None
+    said = (
+        f"{game}: --preset {GAME_PRESET}, {GAME_PRESET_WHY}; "
+        "--preset none trains the notebook's agent instead"
+    )
+    return {**given, "preset": GAME_PRESET}, said
+
 
 SETTINGS_ADDED: dict[str, Any] = {
     "reward_mode": "scale",
