@@ -19,11 +19,11 @@ def _with_game_preset(given: dict) -> tuple[dict, str | None]:
     """`config.with_game_preset` for the game `given` names, however it is spelt
     ("kung_fu_master", "ALE/Qbert-v5"); a name that is no game is left to the run's own
     check, which says so in one line."""
+    if "game" not in given:  # Kung-Fu Master; ale-py is not imported for a mistyped value
+        return given, None
     from ..config import with_game_preset
     from ..envs.games import UnknownGameError, resolve_game
 
-    if "game" not in given:
-        return given, None
     try:
         game = resolve_game(given["game"])
     except UnknownGameError:
