@@ -7,13 +7,15 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from kungfu_rl.agent.networks import RecurrentAgent
 from kungfu_rl.agent.pool import EnvPool
 from kungfu_rl.algo import update as update_module
-from kungfu_rl.algo.loss import value_loss
+from kungfu_rl.algo.loss import clipped_policy_loss, value_loss
 from kungfu_rl.algo.update import explained_variance, train_on_rollout
 from kungfu_rl.config import Config, UpdateSettings
+from kungfu_rl.config.presets import PRESETS
 from kungfu_rl.envs.atari import AtariGame
 from kungfu_rl.envs.games import GAME_CROPS, GameSettings
 from kungfu_rl.runs.loading import build_agent, env_factory
@@ -108,7 +110,65 @@ def test_pool_records_fire_as_the_action_after_a_start_and_a_lost_life():
     fired[:, 1:] |= ended
     assert (actions[fired] == 1).all()
     assert (actions[~fired] == 0).all()  # every other step is the policy's NOOP
+    np.testing.assert_array_equal(rollout.forced[:, :-1], fired)  # and each is marked forced
     pool.close()
+
+
+def test_a_forced_step_the_policy_would_never_take_leaves_the_clipped_loss_as_without_it():
+    """The pool's FIRE on a policy that gives it e^-30: its ratio would be e^30 on the side
+    the clip leaves open (A < 0); with `chosen` the loss, its gradient and the measures of
+    how far the policy moved are those of the chosen steps alone."""
+    torch.manual_seed(0)
+    logits = torch.randn(4, 3, 6, requires_grad=True)  # [T, B, A]
+    actions = torch.randint(0, 6, (4, 3))
+    advantages = torch.randn(4, 3)
+    old = F.log_softmax(logits, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1).detach()
+    old = old - 0.05  # the policy moved a little since it acted
+    chosen = torch.ones(4, 3)
+    chosen[2, 1] = 0
+    actions[2, 1], old[2, 1], advantages[2, 1] = 1, -30.0, -2.0  # FIRE, pressed by the pool
+    loss, moved = clipped_policy_loss(logits, actions, advantages, old, 0.1, chosen)
+    assert moved["loss/approx_kl"] < 1 and loss.abs() < 10
+    keep = chosen.bool()
+    alone, alone_moved = clipped_policy_loss(
+        logits[keep].unsqueeze(0), actions[keep][None], advantages[keep][None],
+        old[keep][None], 0.1,
+    )  # fmt: skip
+    torch.testing.assert_close(loss, alone)
+    assert moved == pytest.approx(alone_moved)
+    (grad,) = torch.autograd.grad(loss, logits)
+    assert torch.equal(grad[2, 1], torch.zeros(6))  # the forced step pushes nothing
+    _, unmasked_moved = clipped_policy_loss(logits, actions, advantages, old, 0.1)
+    assert unmasked_moved["loss/approx_kl"] > 1e10  # the size Q*bert's diverged run logged
+
+
+def _after_one_ppo_update(actions: np.ndarray, forced: np.ndarray | None) -> torch.Tensor:
+    rng = np.random.default_rng(0)
+    B, T = 2, 6
+    obs = rng.integers(0, 256, (B, T + 1, 4, 84, 84), dtype=np.uint8)
+    rewards = rng.choice([0.0, 1.0], (B, T + 1)).astype(np.float32)
+    mask = np.ones((B, T + 1), np.float32)
+    torch.manual_seed(0)
+    agent = RecurrentAgent((4, 84, 84), 4, network="nature", core="none", hidden=32)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-3)
+    settings = Config(**{**PRESETS["atari"], "game": "Breakout"}).update_settings
+    torch.manual_seed(1)  # the minibatches' order
+    train_on_rollout(agent, optimizer, obs, actions, rewards, mask, (), settings, forced=forced)
+    return torch.cat([p.detach().flatten() for p in agent.parameters()])
+
+
+def test_the_update_learns_nothing_from_the_action_of_a_forced_step():
+    actions = np.random.default_rng(2).integers(0, 4, (2, 7))
+    forced = np.zeros((2, 7), np.float32)
+    forced[:, 0] = forced[1, 3] = 1  # FIRE at each game's start and after a lost life
+    other = actions.copy()
+    other[forced == 1] = (other[forced == 1] + 1) % 4  # another action at those steps only
+    # the policy is trained on the steps it chose: what was pressed for it changes nothing
+    torch.testing.assert_close(
+        _after_one_ppo_update(actions, forced), _after_one_ppo_update(other, forced)
+    )
+    # without the marks the pressed actions are learned from: the same change shows
+    assert not torch.equal(_after_one_ppo_update(actions, None), _after_one_ppo_update(other, None))
 
 
 def test_clipped_value_loss_by_hand():
@@ -274,3 +334,25 @@ def test_kungfu_train_on_another_game_says_its_preset_first(tmp_path):
         84,
     )
     assert (config.n_games, config.rollout_len) == (2, 8)  # a flag given beside it still wins
+
+
+def test_the_trainer_hands_the_pools_forced_steps_to_the_update(tmp_path, monkeypatch):
+    from kungfu_rl.training import trainer as trainer_module
+
+    seen = {}
+
+    def capture(*args, forced=None, **kwargs):
+        seen["forced"] = forced
+        return {"loss/skipped": 0.0}
+
+    monkeypatch.setattr(trainer_module, "train_on_rollout", capture)
+    config = Config(
+        game="Breakout", press_fire=True, n_games=2, rollout_len=4, hidden=16, channels=8,
+        eval_every=0, runs_dir=str(tmp_path), run_name="run", torch_threads=1, env_threads=1,
+    ).validate()  # fmt: skip
+    (tmp_path / "run").mkdir()
+    trainer = trainer_module.Trainer(config, tmp_path / "run")
+    trainer.iterate()
+    trainer.pool.close()
+    assert seen["forced"].shape == (2, 5)
+    assert (seen["forced"][:, 0] == 1).all()  # each game's first step: FIRE, pressed

@@ -24,7 +24,9 @@ class Rollout(NamedTuple):
 
     Entry n - 1 holds only the observation to bootstrap from (action 0, reward 0, masks 1).
     is_not_done[b, t] = 0 where game b ended at step t (its memory is zeroed after it);
-    life_lost[b, t] = 1 where game b lost a life at step t and goes on.
+    life_lost[b, t] = 1 where game b lost a life at step t and goes on;
+    forced[b, t] = 1 where the pool pressed FIRE itself at step t (press_fire: a game's first
+    step and the step after a lost life), whatever the policy sampled.
     Atari observations are uint8 pixels here (the trainer's fast path; the agent divides
     by 255 at its first layer, then standardises each frame by default);
     `EnvPool.interact` gives them as `make_env` does.
@@ -38,6 +40,7 @@ class Rollout(NamedTuple):
     rewards: np.ndarray
     is_not_done: np.ndarray
     life_lost: np.ndarray
+    forced: np.ndarray
     log_pi: np.ndarray | None = None
     values: np.ndarray | None = None
 
@@ -169,6 +172,7 @@ class EnvPool:
         rewards = np.zeros((n_steps, B), dtype=np.float32)
         is_not_done = np.ones((n_steps, B), dtype=np.float32)
         life_lost = np.zeros((n_steps, B), dtype=np.float32)
+        forced = np.zeros((n_steps, B), dtype=np.float32)
         log_pi = np.zeros((n_steps, B), dtype=np.float32) if policy else None
         values = np.zeros((n_steps, B), dtype=np.float32) if policy else None
         # each half's memory, every tensor [B_half, hidden]
@@ -205,6 +209,7 @@ class EnvPool:
                 actions[t, sl] = self.agent.sample_actions(readout)
                 if self.fire is not None:  # recorded as played, so π_old is FIRE's
                     actions[t, sl][self._fire_next[sl]] = self.fire
+                    forced[t, sl] = self._fire_next[sl]
                 self.envs[half].send(actions[t, sl])
                 in_flight[half] = True
                 if policy:
@@ -214,7 +219,7 @@ class EnvPool:
         obs_buf[n_steps - 1] = self.prev_observations
         # the halves' memories joined again: every tensor [B, hidden]
         self.prev_memory_states = tuple(torch.cat(m) for m in zip(*memory, strict=True))
-        arrays = [obs_buf, actions, rewards, is_not_done, life_lost]
+        arrays = [obs_buf, actions, rewards, is_not_done, life_lost, forced]
         if policy:  # V of the observation to bootstrap from; its memory moves on next call
             _, (_, last_value) = self.agent.step(self.prev_memory_states, obs_buf[n_steps - 1])
             values[n_steps - 1] = last_value.float().cpu().numpy()

@@ -21,7 +21,8 @@ ArrayLike = np.ndarray | torch.Tensor
 
 class _Replay(NamedTuple):
     """A rollout on the update's device, time-major: obs [T+1, B, C, H, W]; act, rew,
-    mask (memory resets) and cut (return cuts) [T+1, B]; memory, the pool's before it."""
+    mask (memory resets) and cut (return cuts) [T+1, B]; memory, the pool's before it;
+    chosen [T+1, B], 1 where the policy chose the action (None: it chose every one)."""
 
     obs: torch.Tensor
     act: torch.Tensor
@@ -29,6 +30,7 @@ class _Replay(NamedTuple):
     mask: torch.Tensor
     cut: torch.Tensor
     memory: tuple[torch.Tensor, ...]
+    chosen: torch.Tensor | None = None
 
 
 def _time_major(
@@ -51,6 +53,7 @@ def train_on_rollout(
     *,
     normalizer: ReturnNormalizer | None = None,
     value_ends: ArrayLike | None = None,
+    forced: ArrayLike | None = None,
     behaviour: tuple[ArrayLike, ArrayLike] | None = None,
     sync: Callable[[list[torch.Tensor], bool], bool] | None = None,
     **overrides: float,
@@ -72,6 +75,9 @@ def train_on_rollout(
     bootstrapped from V(s_T); advantages are GAE(λ) (λ = 1: the n-step formula).
     `value_ends` [B, T+1] (1 where a life was lost, say) also cuts the returns there,
     without touching the memory: the game and its memory go on.
+    `forced` [B, T+1] (`Rollout.forced`: 1 where the pool pressed FIRE itself) leaves those
+    steps out of the policy loss: their value is learned, but an action the policy did not
+    choose is not one to make likelier or rarer.
     With `epochs` or `minibatches` above 1 (`UpdateSettings.clipped`) the update is PPO's:
     π_old and the advantages from one replay, then `epochs` passes of `minibatches` steps,
     each on a share of whole games (of single steps with `minibatch_steps`), with the
@@ -99,7 +105,8 @@ def train_on_rollout(
     if value_ends is not None:
         cut = mask * (1 - _time_major(value_ends, device, torch.float32))
     memory = tuple(m.detach().to(device) for m in prev_memory_states)
-    replay = _Replay(obs, act, rew, mask, cut, memory)
+    chosen = None if forced is None else 1 - _time_major(forced, device, torch.float32)
+    replay = _Replay(obs, act, rew, mask, cut, memory, chosen)
     if s.clipped:
         if behaviour is not None:
             behaviour = tuple(_time_major(x, device, torch.float32) for x in behaviour)
@@ -166,6 +173,7 @@ def _clipped_epochs(
                 old_log_pi=take(old_log_pi),
                 clip_range=s.clip_range,
                 old_values=take(old_values) if s.clip_value else None,
+                chosen=None if r.chosen is None else take(r.chosen[:T]),
             )
             metrics = _step(agent, optimizer, loss, metrics, s.max_grad_norm, sync)
             skipped = max(skipped, metrics.pop("loss/skipped"))
@@ -252,6 +260,7 @@ def _replay_loss(
         advantages,
         entropy_coef=s.entropy_coef,
         value_coef=s.value_coef,
+        chosen=None if r.chosen is None else r.chosen[:T],
     )
     metrics["loss/explained_variance"] = explained_variance(values[:T].detach(), returns)
     return loss, metrics

@@ -239,6 +239,7 @@ class Trainer(SavedState, EvaluationDuringTraining):
             c.update_settings,
             normalizer=self.normalizer,
             value_ends=rollout.life_lost if c.cut_at_life_loss else None,
+            forced=rollout.forced if c.press_fire else None,
             behaviour=(rollout.log_pi, rollout.values) if clipped else None,
             sync=sync,
         )
