@@ -45,6 +45,12 @@ def fmt(x: float | None) -> str:
     return text.removesuffix(".0") if abs(x) >= 100 else text
 
 
+def score_cell(r: dict) -> str:
+    """A suite run's figures as every table writes them: its 20-game mean and, in brackets,
+    the mean of its last 100 training games."""
+    return f"{fmt(r['eval']['mean'])} ({fmt(r['last_100_training_mean'])})"
+
+
 def millions(frames: float | None) -> str:
     """Frames as people write them, to three figures: 10M for a 10,001,920-frame run, 2.5M."""
     if frames is None:

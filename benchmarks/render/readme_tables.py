@@ -23,10 +23,10 @@ if __package__ in (None, ""):  # run as a file: the repository root, for `benchm
 from benchmarks.protocol import GAMES, PUBLISHED, RESULTS, ROOT, SUITE_RESULTS
 from benchmarks.render.common import (
     figure,
-    fmt,
     load,
     published,
     replace_between,
+    score_cell,
     suite_results,
 )
 from benchmarks.render.suite_runs import COLUMNS as SUITE_COLUMNS
@@ -160,7 +160,7 @@ def kungfu_table(results: Path = RESULTS, baselines: Path = PUBLISHED) -> str:
 
 
 def _cell(r: dict | None) -> str:
-    return "–" if r is None else f"{fmt(r['eval']['mean'])} ({fmt(r['last_100_training_mean'])})"
+    return "–" if r is None else score_cell(r)
 
 
 def ten_million(runs: list[dict], game: str) -> str:

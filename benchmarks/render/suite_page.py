@@ -22,7 +22,15 @@ if __package__ in (None, ""):  # run as a file: the repository root, for `benchm
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.protocol import GAMES, ROOT, at_defaults, flags_over_defaults
-from benchmarks.render.common import fmt, millions, minutes, published, suite_results, value
+from benchmarks.render.common import (
+    fmt,
+    millions,
+    minutes,
+    published,
+    score_cell,
+    suite_results,
+    value,
+)
 from benchmarks.render.suite_runs import (
     COLUMNS,
     FORTY_M,
@@ -77,8 +85,7 @@ def _score(r: dict | None) -> str:
     """A run's 20-game mean and, in brackets, its last 100 training games."""
     if r is None:
         return "not run yet"
-    said = f"{fmt(r['eval']['mean'])} ({fmt(r['last_100_training_mean'])})"
-    return said + (f", seed {r['seed']}" if r["seed"] else "")
+    return score_cell(r) + (f", seed {r['seed']}" if r["seed"] else "")
 
 
 def _command(r: dict) -> str:
