@@ -309,11 +309,9 @@ def test_a_game_but_kungfu_master_starts_from_the_atari_preset_unless_a_preset_i
     )
     for kept in ({}, {"game": KUNGFU}, {"game": "Qbert", "preset": "none"}, {"preset": "long"}):
         assert with_game_preset(kept) == (kept, None)  # make train learns as it always has
-    from kungfu_rl.cli.train import _with_game_preset
-
     for spelt in ("kung_fu_master", "ALE/KungFuMaster-v5", "KungFuMastr"):  # or no game
-        assert _with_game_preset({"game": spelt}) == ({"game": spelt}, None)
-    given, said = _with_game_preset({"game": "ALE/Qbert-v5"})
+        assert with_game_preset({"game": spelt}) == ({"game": spelt}, None)
+    given, said = with_game_preset({"game": "ALE/Qbert-v5"})
     assert given == {"game": "ALE/Qbert-v5", "preset": "atari"} and said.startswith("Qbert: ")
 
 

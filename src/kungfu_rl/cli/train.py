@@ -15,29 +15,12 @@ def signal_name(signum: int) -> str:
     return {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}.get(signum, f"signal {signum}")
 
 
-def _with_game_preset(given: dict) -> tuple[dict, str | None]:
-    """`config.with_game_preset` for the game `given` names, however it is spelt
-    ("kung_fu_master", "ALE/Qbert-v5"); a name that is no game is left to the run's own
-    check, which says so in one line."""
-    if "game" not in given:  # Kung-Fu Master; ale-py is not imported for a mistyped value
-        return given, None
-    from ..config import with_game_preset
-    from ..envs.games import UnknownGameError, resolve_game
-
-    try:
-        game = resolve_game(given["game"])
-    except UnknownGameError:
-        return given, None
-    named, said = with_game_preset({**given, "game": game})
-    return ({**given, "preset": named["preset"]}, said) if said else (given, None)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..config import Config
+    from ..config import Config, with_game_preset
 
     given, said = given_settings(args), None
     if args.resume is None:  # a game other than Kung-Fu Master starts from its own preset
-        given, said = _with_game_preset(given)
+        given, said = with_game_preset(given)
     # a new run's settings are checked before torch is imported: a mistyped value answers
     # at once (a resumed run's are checked against its checkpoint)
     config = None if args.resume is not None else Config.from_preset(**given).validate()
