@@ -24,6 +24,7 @@ from typing import Any
 
 from benchmarks.protocol import settings_that_differ
 from kungfu_rl.runs.metrics import read_metrics
+from kungfu_rl.runtime.versions import git_output
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = ("load_average", "uptime", "cpu_count", "machine", "versions")
@@ -195,16 +196,6 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _git(*args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
-
-
 def _uptime() -> str | None:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -229,10 +220,10 @@ def machine_fields(generated: Sequence[Path] = ()) -> dict[str, Any]:
     written again), which would otherwise mark the next run's tree dirty."""
     from kungfu_rl.runtime.versions import versions  # here: importing this module stays light
 
-    commit = _git("rev-parse", "--short", "HEAD")
+    commit = git_output(ROOT, "rev-parse", "--short", "HEAD")
     left_out = [f":(exclude){Path(p).resolve().relative_to(ROOT.resolve())}" for p in generated]
     status = (
-        _git("status", "--porcelain", "--untracked-files=no", "--", ".", *left_out)
+        git_output(ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", *left_out)
         if commit
         else None
     )

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ..config.validation import number
+from ..config.validation import shown as shown_setting
 
 MAX_COUNT = 10**15
 """Largest update or frame count a checkpoint may hold: far beyond any run, small enough
@@ -56,5 +57,6 @@ def real(value: Any, what: str, low: float = 0.0, high: float = math.inf) -> flo
 
 
 def shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, torch.Tensor) else f"a tensor {value.dtype}"
-    return text if len(text) <= 40 else text[:37] + "..."
+    """A value read from a damaged file, for a one-line message: a tensor by its dtype, any
+    other value as `config.validation.shown` writes it."""
+    return f"a tensor {value.dtype}" if isinstance(value, torch.Tensor) else shown_setting(value)

@@ -47,17 +47,17 @@ def source_commit(directory: Path = PACKAGE_DIR) -> dict[str, Any]:
     could point it at another repository), and takes no lock on the index. Asked once per
     process: the code is the one the process started with."""
     unknown: dict[str, Any] = {"git_commit": None, "git_dirty": None}
-    tracked = _git(directory, "ls-files", "--", "__init__.py")
+    tracked = git_output(directory, "ls-files", "--", "__init__.py")
     if not tracked:  # not a checkout, or one that does not track this package
         return unknown
-    commit = _git(directory, "rev-parse", "--verify", "HEAD")
-    status = _git(directory, "status", "--porcelain", "--", ".")
+    commit = git_output(directory, "rev-parse", "--verify", "HEAD")
+    status = git_output(directory, "status", "--porcelain", "--", ".")
     if not commit or status is None:
         return unknown
     return {"git_commit": commit, "git_dirty": bool(status)}
 
 
-def _git(directory: Path, *args: str) -> str | None:
+def git_output(directory: Path, *args: str) -> str | None:
     """git's output, stripped, or None when it cannot be run or fails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env["GIT_OPTIONAL_LOCKS"] = "0"  # no index.lock: a git command of the user is not disturbed
