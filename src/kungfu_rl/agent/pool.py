@@ -207,7 +207,7 @@ class EnvPool:
                 obs_buf[t, sl] = self.prev_observations[sl]
                 memory[half], readout = self.agent.step(memory[half], obs_buf[t, sl])
                 actions[t, sl] = self.agent.sample_actions(readout)
-                if self.fire is not None:  # recorded as played, so π_old is FIRE's
+                if self.fire is not None:  # played and recorded; the policy loss leaves it out
                     actions[t, sl][self._fire_next[sl]] = self.fire
                     forced[t, sl] = self._fire_next[sl]
                 self.envs[half].send(actions[t, sl])
