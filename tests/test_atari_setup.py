@@ -65,6 +65,21 @@ def test_whole_screen_keeps_what_the_play_area_crops():
     assert env_factory(config)().settings.crop == whole
 
 
+def test_scoreless_crops_every_suite_game_and_keeps_the_play_crops():
+    from kungfu_rl.envs.games import SCORELESS_CROPS
+
+    assert set(SCORELESS_CROPS) == {
+        "KungFuMaster", "Pong", "Breakout", "Qbert", "SpaceInvaders", "BeamRider", "Seaquest"
+    }  # fmt: skip
+    for game, crop in GAME_CROPS.items():
+        assert SCORELESS_CROPS[game] == crop
+    game = env_factory(Config(game="Seaquest", crop="scoreless", frame_size=84).validate())()
+    assert game.settings.crop == SCORELESS_CROPS["Seaquest"] != GameSettings("Seaquest").crop
+    obs, _ = game.reset(seed=0)
+    assert obs.shape == (1, 84, 84)
+    game.close()
+
+
 def _lives_over_noop_play(press_fire: bool, steps: int = 1500) -> list[int]:
     env = AtariGame(
         GameSettings(game="Breakout", repeat_action_probability=0.0, press_fire=press_fire)

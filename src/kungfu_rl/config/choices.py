@@ -28,9 +28,10 @@ NETWORKS = ("notebook", "nature")
 """The conv stack: the notebook's (3 × conv 32 3×3 stride 2, sized for 42×42 frames), or the
 DQN/A2C/PPO papers' (conv 32 8×8 stride 4, 64 4×4 stride 2, 64 3×3 stride 1, sized for 84×84
 frames), each followed by the dense layer of --hidden units."""
-CROPS = ("play", "none")
+CROPS = ("play", "scoreless", "none")
 """What part of the 210×160 screen a game's frame keeps: its play area (`envs.games.GAME_CROPS`;
-the whole screen for games not listed) or the whole screen, as the published agents saw it."""
+the whole screen for games not listed), the screen less its score bar in every game of the
+suite (`envs.games.SCORELESS_CROPS`), or the whole screen, as the published agents saw it."""
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCHEDULES = ("constant", "linear")
 REWARD_MODES = ("scale", "clip", "normalize")

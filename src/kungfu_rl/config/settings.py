@@ -73,7 +73,9 @@ class Config:
     crop: str = setting(
         "play",
         "what the frame keeps of the screen: play (the game's play area, without its score "
-        "bar, where one is listed) or none (the whole screen, as the published agents saw it)",
+        "bar, where one is listed: Kung-Fu Master, Pong, Breakout), scoreless (the screen "
+        "less its score bar, in every game of the suite) or none (the whole screen, as the "
+        "published agents saw it)",
         GAME,
         choices=CROPS,
     )

@@ -31,6 +31,22 @@ GAME_CROPS: dict[str, tuple[slice, slice]] = {
     "Breakout": (slice(32, 196), slice(8, 152)),
 }
 
+# `--crop scoreless`: every game of the suite without its score bar and the blank rows and
+# columns around the play, as read from 3,000 steps of random play of each. Space Invaders
+# loses its score (rows 10–19; the mystery ship flies below) and the bare ground (rows 195
+# on); Beam Rider its score and sector (rows 0–29), keeping the enemies left and the lives;
+# Seaquest its score and submarines left (rows 0–41), the left border and the Activision
+# logo, keeping the oxygen bar and the divers rescued. Q*bert's score and lives are drawn on
+# alternate frames in the rows where Q*bert jumps and enemies fall onto the pyramid (rows
+# 6–27), so its rows stay whole and only the blank columns at each side go.
+SCORELESS_CROPS: dict[str, tuple[slice, slice]] = {
+    **GAME_CROPS,
+    "Qbert": (slice(None), slice(8, 152)),
+    "SpaceInvaders": (slice(20, 195), slice(None)),
+    "BeamRider": (slice(30, 191), slice(8, None)),
+    "Seaquest": (slice(42, 187), slice(8, None)),
+}
+
 
 MEASURED_GAMES = Path(__file__).parents[1] / "measured_games.json"
 """Games trained and scored at the defaults, written by `make measured-games`
@@ -120,6 +136,9 @@ class GameSettings:
     what the game draws every other frame (Space Invaders' shots) is seen at every step."""
     full_screen: bool = False
     """Keep the whole 210×160 screen instead of the game's play area (`GAME_CROPS`)."""
+    scoreless: bool = False
+    """Crop by `SCORELESS_CROPS`, which drops the score bar of every game of the suite,
+    instead of `GAME_CROPS`."""
     press_fire: bool = False
     """The step after a game's start and after each lost life is FIRE, whatever the policy
     picked, in games that have FIRE (`fire_action`)."""
@@ -128,7 +147,9 @@ class GameSettings:
     def crop(self) -> tuple[slice, slice]:
         """Rows and columns of the 210×160 screen that the frame keeps."""
         whole = (slice(None), slice(None))
-        return whole if self.full_screen else GAME_CROPS.get(self.game, whole)
+        if self.full_screen:
+            return whole
+        return (SCORELESS_CROPS if self.scoreless else GAME_CROPS).get(self.game, whole)
 
 
 def fire_action(action_meanings: list[str], settings: GameSettings) -> int | None:

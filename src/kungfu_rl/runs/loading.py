@@ -28,6 +28,7 @@ def game_settings(config: Config) -> GameSettings:
         noop_max=config.noop_max,
         max_frames=config.max_episode_frames,
         full_screen=config.crop == "none",
+        scoreless=config.crop == "scoreless",
         press_fire=config.press_fire,
         resize=config.resize,
         frame_size=config.frame_size,
