@@ -45,7 +45,8 @@ def planned_config(train_args: list[str]) -> dict:
     """The settings `kungfu train *train_args` would run with, as config.json records them
     (less what is resolved as it starts: HOW_IT_RAN's machine settings)."""
     from kungfu_rl.cli.parser import UsageError, build_parser, given_settings
-    from kungfu_rl.config import Config, ConfigError, with_game_preset
+    from kungfu_rl.config import Config, ConfigError
+    from kungfu_rl.envs.game_preset import with_game_preset
 
     try:
         given = given_settings(build_parser().parse_args(["train", *train_args]))

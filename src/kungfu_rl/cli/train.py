@@ -16,7 +16,8 @@ def signal_name(signum: int) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..config import Config, with_game_preset
+    from ..config import Config
+    from ..envs.game_preset import with_game_preset
 
     given, said = given_settings(args), None
     if args.resume is None:  # a game other than Kung-Fu Master starts from its own preset

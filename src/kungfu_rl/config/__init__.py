@@ -26,7 +26,7 @@ from .choices import (
     RESIZES,
     REWARD_MODES,
 )
-from .presets import GAME_PRESET, PRESETS, SETTINGS_ADDED, with_game_preset
+from .presets import GAME_PRESET, PRESETS, SETTINGS_ADDED
 from .settings import RESUMABLE, Config
 from .update import UpdateSettings
 from .validation import ConfigError, Spec, flag, setting, spec_of
@@ -56,5 +56,4 @@ __all__ = [
     "flag",
     "setting",
     "spec_of",
-    "with_game_preset",
 ]

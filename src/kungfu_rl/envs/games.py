@@ -33,12 +33,12 @@ GAME_CROPS: dict[str, tuple[slice, slice]] = {
 
 # `--crop scoreless`: every game of the suite without its score bar and the blank rows and
 # columns around the play, as read from 3,000 steps of random play of each. Space Invaders
-# loses its score (rows 10–19; the mystery ship flies below) and the bare ground (rows 195
-# on); Beam Rider its score and sector (rows 0–29), keeping the enemies left and the lives;
-# Seaquest its score and submarines left (rows 0–41), the left border and the Activision
+# loses its score (rows 10:20; the mystery ship flies below) and the bare ground (rows
+# 195:); Beam Rider its score and sector (rows 0:30), keeping the enemies left and the lives;
+# Seaquest its score and submarines left (rows 0:42), the left border and the Activision
 # logo, keeping the oxygen bar and the divers rescued. Q*bert's score and lives are drawn on
 # alternate frames in the rows where Q*bert jumps and enemies fall onto the pyramid (rows
-# 6–27), so its rows stay whole and only the blank columns at each side go.
+# 6:28), so its rows stay whole and only the blank columns at each side go.
 SCORELESS_CROPS: dict[str, tuple[slice, slice]] = {
     **GAME_CROPS,
     "Qbert": (slice(None), slice(8, 152)),
