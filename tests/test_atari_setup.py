@@ -60,7 +60,7 @@ def test_a_checkpoint_of_the_nature_network_is_checked_against_its_own_shapes():
 def test_whole_screen_keeps_what_the_play_area_crops():
     assert GameSettings(game="Breakout").crop == GAME_CROPS["Breakout"]
     whole = (slice(None), slice(None))
-    assert GameSettings(game="Breakout", full_screen=True).crop == whole
+    assert GameSettings(game="Breakout", area="none").crop == whole
     config = Config(game="Breakout", crop="none")
     assert env_factory(config)().settings.crop == whole
 

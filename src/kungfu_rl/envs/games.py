@@ -134,11 +134,10 @@ class GameSettings:
     max_pool: bool = False
     """Each step's frame is the pixel-wise maximum of its last two emulator frames, so that
     what the game draws every other frame (Space Invaders' shots) is seen at every step."""
-    full_screen: bool = False
-    """Keep the whole 210×160 screen instead of the game's play area (`GAME_CROPS`)."""
-    scoreless: bool = False
-    """Crop by `SCORELESS_CROPS`, which drops the score bar of every game of the suite,
-    instead of `GAME_CROPS`."""
+    area: str = "play"
+    """Which part of the screen the frame keeps (`config.CROPS`): "play", the game's play
+    area (`GAME_CROPS`); "scoreless", the screen without the score bar of every game of the
+    suite (`SCORELESS_CROPS`); "none", the whole 210×160 screen."""
     press_fire: bool = False
     """The step after a game's start and after each lost life is FIRE, whatever the policy
     picked, in games that have FIRE (`fire_action`)."""
@@ -146,10 +145,8 @@ class GameSettings:
     @property
     def crop(self) -> tuple[slice, slice]:
         """Rows and columns of the 210×160 screen that the frame keeps."""
-        whole = (slice(None), slice(None))
-        if self.full_screen:
-            return whole
-        return (SCORELESS_CROPS if self.scoreless else GAME_CROPS).get(self.game, whole)
+        crops = {"play": GAME_CROPS, "scoreless": SCORELESS_CROPS, "none": {}}[self.area]
+        return crops.get(self.game, (slice(None), slice(None)))
 
 
 def fire_action(action_meanings: list[str], settings: GameSettings) -> int | None:
