@@ -313,9 +313,9 @@ def test_atari_preset_is_cleanrls_setup_under_the_suites_protocol():
 
 def test_a_game_but_kungfu_master_starts_from_the_atari_preset_unless_a_preset_is_named():
     from kungfu_rl.config import GAME_PRESET
-    from kungfu_rl.config.presets import KUNGFU
     from kungfu_rl.envs.game_preset import with_game_preset
 
+    KUNGFU = "KungFuMaster"
     assert Config().game == KUNGFU and GAME_PRESET == "atari"
     given, said = with_game_preset({"game": "Qbert", "frames": 1_000})
     assert given == {"game": "Qbert", "frames": 1_000, "preset": "atari"}

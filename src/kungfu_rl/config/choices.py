@@ -1,8 +1,11 @@
-"""The choices and limits the settings table draws on: the agent's cores, inits, input norms,
-frame sizes and precisions, the reward modes, and the largest seed and folder name."""
+"""The choices and limits the settings table draws on: the default game, the agent's cores,
+inits, input norms, frame sizes and precisions, the reward modes, and the largest seed and
+folder name."""
 
 from __future__ import annotations
 
+DEFAULT_GAME = "KungFuMaster"
+"""The game the defaults (the notebook's agent) were tuned on, `Config.game`'s default."""
 CORES = ("lstm", "gru", "none")
 """Memory cores: the notebook's LSTM, a GRU, or none (feedforward, for the memory ablation)."""
 INITS = ("torch", "orthogonal")

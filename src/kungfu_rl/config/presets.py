@@ -67,8 +67,6 @@ agent for the suite's games; since its rate falls over 40M frames whatever the b
 10M-frame run of it is the first quarter of a 40M one."""
 PRESETS["atari"] = {k: v for k, v in PRESETS["cleanrl-setup"].items() if k != "sticky_actions"}
 
-KUNGFU = "KungFuMaster"
-"""The game the defaults (the notebook's agent) were tuned on, `Config.game`'s default."""
 GAME_PRESET = "atari"
 """The preset `kungfu train --game G` starts from for every game but Kung-Fu Master."""
 GAME_PRESET_WHY = (

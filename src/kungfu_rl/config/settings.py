@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .choices import (
     CORES,
     CROPS,
+    DEFAULT_GAME,
     DEVICES,
     FRAME_SIZES,
     INITS,
@@ -54,7 +55,7 @@ class Config:
     )
 
     # what to play
-    game: str = setting("KungFuMaster", "Atari game, by name (see `kungfu games`)", GAME)
+    game: str = setting(DEFAULT_GAME, "Atari game, by name (see `kungfu games`)", GAME)
     sticky_actions: float = setting(
         0.25, "probability that the previous action repeats (ALE v5)", GAME, low=0.0, high=0.99
     )

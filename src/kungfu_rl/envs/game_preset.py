@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config.presets import GAME_PRESET, GAME_PRESET_WHY, KUNGFU
+from ..config.choices import DEFAULT_GAME
+from ..config.presets import GAME_PRESET, GAME_PRESET_WHY
 
 
 def with_game_preset(given: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -21,7 +22,7 @@ def with_game_preset(given: dict[str, Any]) -> tuple[dict[str, Any], str | None]
         game = resolve_game(given["game"])
     except UnknownGameError:
         return given, None
-    if game == KUNGFU:
+    if game == DEFAULT_GAME:
         return given, None
     said = (
         f"{game}: --preset {GAME_PRESET}, {GAME_PRESET_WHY}; "
