@@ -162,14 +162,16 @@ def steady_rate(metrics_csv: Path) -> float:
 
 def run_result(run: Path, record: dict) -> dict:
     """What every result JSON says of one run: its folder, frames, training time, the 20-game
-    evaluation `record` (its figures) and every setting its config.json records."""
-    from kungfu_rl.runs.files import read_config
+    evaluation `record` (its figures), the frames where it was resumed and every setting its
+    config.json records."""
+    from kungfu_rl.runs.files import read_config, resumed_at
 
     return {
         "run": str(run),
         "frames": record["frames"],
         "train_wall_s": train_seconds(run / "metrics.csv"),
         "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores", "seed")},
+        "resumed_at_frames": resumed_at(json.loads((run / "config.json").read_text())),
         "config": dataclasses.asdict(read_config(run)),
     }
 

@@ -219,6 +219,7 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
         "last_100_training_mean": curve[-1]["mean"] if curve else None,
         "curve": [{k: r[k] for k in ("frames", "minutes", "mean")} for r in curve[::step]],
         "run": result["run"],
+        "resumed_at_frames": result["resumed_at_frames"],
         "command": as_typed(train_cmd),
         "suite_command": " ".join(["python benchmarks/suite.py", *sys.argv[1:]]),
         "adopted": args.adopt is not None,

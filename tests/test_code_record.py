@@ -1,5 +1,6 @@
 """A run folder records the code that trained it: config.json's "code", the git commit of
-the package's own source (and whether it was dirty), null where it is not a checkout."""
+the package's own source (and whether it was dirty), null where it is not a checkout; and
+under "sessions" where each sitting that trained it began."""
 
 import json
 import shutil
@@ -8,7 +9,14 @@ import subprocess
 import pytest
 from test_resume import FRAMES_PER_UPDATE, tiny
 
-from kungfu_rl.runs.files import code_history, read_config, write_config
+from benchmarks.runner import run_result
+from kungfu_rl.runs.files import (
+    code_history,
+    read_config,
+    resumed_at,
+    session_history,
+    write_config,
+)
 from kungfu_rl.runtime import versions
 from kungfu_rl.training.launch import resume, train
 
@@ -44,7 +52,17 @@ def test_a_run_records_the_commit_of_the_package_it_ran(tmp_path):
         assert code["git_commit"] == git(versions.PACKAGE_DIR, "rev-parse", "HEAD")
         assert isinstance(code["git_dirty"], bool)
     read_config(run_dir)  # the settings read as ever
+    assert resumed_at(json.loads((run_dir / "config.json").read_text())) == []
     resume(run_dir, {"frames": 6 * FRAMES_PER_UPDATE}, progress=False)
+    written = json.loads((run_dir / "config.json").read_text())
+    assert written["sessions"] == [
+        {"from_update": 0, "from_frames": 0},
+        {"from_update": 4, "from_frames": 4 * FRAMES_PER_UPDATE},
+    ]
+    assert resumed_at(written) == [4 * FRAMES_PER_UPDATE]
+    record = {"frames": 6 * FRAMES_PER_UPDATE, "mean": 0.0, "median": 0.0, "min": 0.0}
+    record |= {"max": 0.0, "scores": [0.0], "seed": 0}
+    assert run_result(run_dir, record)["resumed_at_frames"] == [4 * FRAMES_PER_UPDATE]
     again = recorded(run_dir)
     if code["git_dirty"] is False:
         assert again == [code]  # the same clean commit: one stretch
@@ -123,3 +141,15 @@ def test_the_history_keeps_one_entry_per_stretch_of_code(tmp_path, monkeypatch):
     (tmp_path / "config.json").write_bytes(b"\xff not json")
     write_config(tmp_path, config, update=12)
     assert recorded(tmp_path) == [{"from_update": 12, **b}]
+
+
+def test_the_sessions_keep_one_entry_per_sitting_that_still_counts():
+    one = session_history([], 0, 0)
+    assert one == [{"from_update": 0, "from_frames": 0}]
+    two = session_history(one, 8, 800)
+    assert session_history(two, 8, 800) == two  # written twice by one sitting: once
+    assert session_history(two, 4, 400) == [*one, {"from_update": 4, "from_frames": 400}]
+    assert session_history([], 8, 800) == two  # no record: the sittings before count as one
+    assert resumed_at({"sessions": [*two, {"from_update": 9, "from_frames": "x"}]}) == [800]
+    for damaged in ({}, {"sessions": "x"}, {"sessions": [1, {"from_update": True}]}):
+        assert resumed_at(damaged) == []

@@ -96,6 +96,9 @@ def _command(r: dict) -> str:
         said += f", which ran `{r['command']}`"
     if r.get("extended_from"):
         said += f" (the run {r['extended_from']}, trained on)"
+    if r.get("resumed_at_frames"):
+        said += " (resumed at " + ", ".join(f"{f / 1e6:.2f}M" for f in r["resumed_at_frames"])
+        said += " frames)"
     if r.get("adopted"):
         said += f" (adopted: trained as {r['run']}"
         if r.get("trained_by"):

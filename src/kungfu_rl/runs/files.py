@@ -1,6 +1,6 @@
-"""A run folder's small files: config.json (the settings, and the code that trained the run)
-and the evaluation records, each read through a validating reader; `settle`, the one check
-every config passes; `set_aside` for a file that cannot be read."""
+"""A run folder's small files: config.json (the settings, the code that trained the run and
+where each sitting began) and the evaluation records, each read through a validating reader;
+`settle`, the one check every config passes; `set_aside` for a file that cannot be read."""
 
 from __future__ import annotations
 
@@ -75,13 +75,18 @@ def read_config(run_dir: Path) -> Config:
         raise RunFileError(f"{path} is unreadable: {e}") from None
 
 
-def write_config(run_dir: Path, config: Config, update: int = 0) -> None:
+def write_config(run_dir: Path, config: Config, update: int = 0, frames: int = 0) -> None:
     """run_dir/config.json, atomically (a temporary file renamed over it): every setting,
-    and under "code" the code that trained the run, as `code_history` keeps it for a
-    session that trains from `update` on."""
+    under "code" the code that trained the run, as `code_history` keeps it, and under
+    "sessions" where each sitting that trained it began, as `session_history` keeps them,
+    for a session that trains from `update` (`frames` frames, all ranks) on."""
     path = Path(run_dir) / "config.json"
     data = json.loads(config.to_json())
-    data["code"] = code_history(_recorded_code(path), code_version(), update)
+    recorded = _recorded(path)
+    data["code"] = code_history(_whole(recorded.get("code"), CODE_FIELDS), code_version(), update)
+    data["sessions"] = session_history(
+        _whole(recorded.get("sessions"), ("from_frames",)), update, frames
+    )
     tmp = path.with_name(".config.json.tmp")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
@@ -102,13 +107,41 @@ def code_history(
     return [*kept, {"from_update": update, **{k: code[k] for k in CODE_FIELDS}}]
 
 
-def _recorded_code(path: Path) -> list[dict[str, Any]]:
-    """The entries of config.json's "code" that are whole; none from a file that is missing
-    or damaged (a run that starts, or a config.json rebuilt from a checkpoint)."""
+def session_history(
+    recorded: list[dict[str, Any]], update: int, frames: int
+) -> list[dict[str, Any]]:
+    """Where each sitting that trained a run began, {"from_update": N, "from_frames": F},
+    the first at 0 and one more for each resume. A session that trains from `update` on
+    drops the entries from `update` on (what they trained past its checkpoint is gone) and
+    adds its own, once however often it writes. A resume that finds no record (a config.json
+    rebuilt from a checkpoint, or written before runs kept one) counts the sittings before
+    it as one, from 0."""
+    kept = [e for e in recorded if e["from_update"] < update]
+    if not kept and update > 0:
+        kept = [{"from_update": 0, "from_frames": 0}]
+    return [*kept, {"from_update": update, "from_frames": frames}]
+
+
+def resumed_at(config_json: dict[str, Any]) -> list[int]:
+    """The frames at which a run's config.json says it was resumed (none for a run trained
+    in one sitting, or one whose file predates the record)."""
+    sessions = _whole(config_json.get("sessions"), ("from_frames",))
+    return [e["from_frames"] for e in sessions[1:] if isinstance(e["from_frames"], int)]
+
+
+def _recorded(path: Path) -> dict[str, Any]:
+    """config.json as it stands, or {} where it is missing or damaged (a run that starts, or
+    a config.json rebuilt from a checkpoint)."""
     try:
-        entries = _read_json(path).get("code")
-    except (Damaged, AttributeError):
-        return []
+        data = _read_json(path)
+    except Damaged:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _whole(entries: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The entries of a config.json list ("code", "sessions") that are whole: each an
+    object with an integer "from_update" and every one of `fields`."""
     if not isinstance(entries, list):
         return []
     return [
@@ -117,7 +150,7 @@ def _recorded_code(path: Path) -> list[dict[str, Any]]:
         if isinstance(e, dict)
         and isinstance(e.get("from_update"), int)
         and not isinstance(e["from_update"], bool)
-        and all(k in e for k in CODE_FIELDS)
+        and all(k in e for k in fields)
     ]
 
 

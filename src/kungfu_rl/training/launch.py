@@ -205,7 +205,7 @@ def _prepare_resume(
         warn(f"skipped {bad.name}: {why}; moved to {set_aside(bad).relative_to(run_dir)}")
     if rebuilt:
         warn(rebuilt)
-    write_config(run_dir, config, update=payload["update"])
+    write_config(run_dir, config, update=payload["update"], frames=payload["frames"])
     return config.to_json(), payload
 
 

@@ -191,7 +191,7 @@ class Trainer(SavedState, EvaluationDuringTraining):
                 truncate_metrics(self.run_dir / "metrics.csv", self.update)
                 remove_partial_checkpoints(self.run_dir)
             self.logger = MetricsLogger(self.run_dir, purge_after_frames=self.frames)
-            write_config(self.run_dir, config, update=self.update)
+            write_config(self.run_dir, config, update=self.update, frames=self.frames)
         self.last_checkpoint: Path | None = None
         self.last_checkpoint_time = time.monotonic()
         self._start = time.perf_counter()
