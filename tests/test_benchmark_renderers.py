@@ -285,3 +285,41 @@ def test_kungfu_games_prints_the_committed_table_with_preset_names(capsys):
     assert "Pong                     measured: 17.8, the 20-game mean after 40M frames with " in out
     assert "`--preset long` (seed 0; docs/suite.md)" in out
     assert "10.0019M" not in out and "--no-max-pool" not in out
+
+
+def test_each_setup_choice_is_set_beside_the_presets_run_at_the_same_frames():
+    from benchmarks.render import setup_choices as choices
+
+    frames = choices.CHOICE_FRAMES
+    breakout = _suite_result("Breakout", 10_000_000, 50.0, tag="atari")
+    breakout["curve"] = [
+        {"frames": f, "minutes": 0.0, "mean": f / 100_000} for f in range(0, 10_000_001, 40_960)
+    ]
+    at_choice = max(p["mean"] for p in breakout["curve"] if p["frames"] <= frames)
+    qbert = _suite_result("Qbert", 10_000_000, 3_000.0, tag="atari")  # no curve point near
+    fire, cut = "atari-no-press-fire", "atari-no-cut-at-life-loss"
+    runs = [
+        {**_suite_result("Breakout", frames, 12.0, tag=fire), "last_100_training_mean": 9.0},
+        {**_suite_result("Breakout", frames, 40.0, tag=cut), "last_100_training_mean": 35.0},
+        {**_suite_result("Breakout", frames, 1.0, tag=cut, seed=1)},  # a higher seed: not shown
+        {**_suite_result("Qbert", frames, 500.0, tag=cut), "last_100_training_mean": 450.0},
+        _suite_result("Seaquest", 5_000_000, 300.0, tag=cut),  # other frames: not this table
+    ]
+    assert choices.preset_at([breakout, qbert], "Breakout", frames) == at_choice
+    assert choices.preset_at([breakout, qbert], "Qbert", frames) is None
+    lines = choices.section([breakout, qbert, *runs])
+    rows = {line.split("`")[1]: line for line in lines if line.startswith("| `")}
+    assert rows["--no-press-fire"].endswith(
+        f"| 9.0 against {common.fmt(at_choice)} | not run yet | not run yet | not run yet "
+        "| 0 of 1 |"
+    )
+    assert rows["--no-cut-at-life-loss"].endswith(
+        f"| 35.0 against {common.fmt(at_choice)} | 450 against – | not run yet | not run yet "
+        "| 1 of 1 |"
+    )
+    assert rows["--epochs 1"].endswith("| not run yet | not run yet | not run yet | – |")
+    assert f"--frames {frames} -- --preset atari --crop scoreless" in "\n".join(lines)
+    # the choices' runs are in their section, not summed up among the other settings
+    page = suite_page.build_doc([breakout, qbert, *runs])
+    assert "## The Atari set-up, choice by choice" in page
+    assert "atari-no-cut-at-life-loss" not in page.split("## Other settings")[1]

@@ -7,8 +7,9 @@
 The runs are `benchmarks/results/suite/*.json` (written by `benchmarks/suite.py`); the
 published figures, each with its source and protocol, `benchmarks/published_baselines.json`.
 The page shows, per game, the run of the setting it trains with (suite_runs.setting_run) at
-10M frames beside DreamerV3's PPO and at 40M frames beside SLM-Lab's agents, and sums up the
-runs of every other setting in a line per network. A test checks that docs/suite.md is the
+10M frames beside DreamerV3's PPO and at 40M frames beside SLM-Lab's agents, each choice of
+the standard Atari set-up against it (setup_choices), and sums up the runs of every other
+setting in a line per network. A test checks that docs/suite.md is the
 page this builds.
 """
 
@@ -22,6 +23,7 @@ if __package__ in (None, ""):  # run as a file: the repository root, for `benchm
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.protocol import GAMES, ROOT, at_defaults, flags_over_defaults
+from benchmarks.render import setup_choices
 from benchmarks.render.common import (
     fmt,
     millions,
@@ -128,6 +130,7 @@ def build_doc(results: list[dict], figures: list | None = None) -> str:
         "",
         *_ten_million(results, figures),
         *_forty_million(results, figures),
+        *setup_choices.section(results),
         "",
         "Protocols of the published figures (`benchmarks/published_baselines.json`):",
         "",
@@ -223,9 +226,10 @@ def _commands(results: list[dict], frames: int) -> list[str]:
 
 def _other_settings(results: list[dict]) -> list[str]:
     """Every other run under the suite's protocol, a line per network: how many settings
-    and runs, and each game's best 20-game mean (frames, tag)."""
+    and runs, and each game's best 20-game mean (frames, tag); the set-up's choices have
+    their own section."""
     shown = {id(r) for r in shown_runs(results)}
-    others = [r for r in results if id(r) not in shown]
+    others = [r for r in results if id(r) not in shown and r["tag"] not in setup_choices.CHOICES]
     protocol = [r for r in others if r["config"].get("sticky_actions") == STICKY]
     lines = [
         "",

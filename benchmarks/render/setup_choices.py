@@ -1,0 +1,102 @@
+"""docs/suite.md's section on the standard Atari set-up, choice by choice: each choice of
+`--preset atari` turned off or changed on several games, its training score beside the
+preset's own 10M run at the same frames (that run's curve; the preset's learning rate
+falls over 40M frames whatever the budget, so both learned at the same rate)."""
+
+from __future__ import annotations
+
+from benchmarks.render.common import fmt, millions
+from benchmarks.render.suite_runs import GENERAL_TAG, TEN_M, curve_to, setting_run
+
+CHOICE_FRAMES = 3_000_000
+"""The frames each choice's runs train for."""
+CHOICE_GAMES = ("Breakout", "Qbert", "SpaceInvaders", "Seaquest")
+"""The games each choice is measured on: each has FIRE, lives and a score bar in its frame."""
+CHOICES: dict[str, tuple[str, str]] = {
+    f"{GENERAL_TAG}-no-press-fire": ("--no-press-fire", "no FIRE after a start or a lost life"),
+    f"{GENERAL_TAG}-no-cut-at-life-loss": (
+        "--no-cut-at-life-loss",
+        "a lost life leaves the value target whole",
+    ),
+    f"{GENERAL_TAG}-crop-scoreless": (
+        "--crop scoreless",
+        "the screen less its score bar (`envs.games.SCORELESS_CROPS`) in place of the whole",
+    ),
+    f"{GENERAL_TAG}-epochs1": (
+        "--epochs 1",
+        "4 gradient steps per 8 × 128-step rollout in place of 16 (one pass, not four)",
+    ),
+}
+"""Per tag: the flags over `--preset atari` its runs train with, and what they change."""
+STEP = 100_000
+"""The widest gap allowed between a choice's frames and the preset run's curve point."""
+
+
+def choice_command(tag: str) -> str:
+    """The command that trains and scores a choice's runs on every game it is measured on."""
+    flags = CHOICES[tag][0]
+    return (
+        f"python benchmarks/suite.py --tag {tag} --games {' '.join(CHOICE_GAMES)} "
+        f"--frames {CHOICE_FRAMES} -- --preset {GENERAL_TAG} {flags} "
+        "--torch-threads 1 --env-threads 1"
+    )
+
+
+def preset_at(results: list[dict], game: str, frames: int) -> float | None:
+    """The mean of the last 100 training games of the preset's 10M run of `game` at
+    `frames`; None where that run is missing or its curve has no point within STEP."""
+    r = setting_run(results, game, TEN_M)
+    curve = curve_to(r, frames) if r else []
+    if not curve or frames - curve[-1]["frames"] > STEP:
+        return None
+    return curve[-1]["mean"]
+
+
+def choice_run(results: list[dict], tag: str, game: str) -> dict | None:
+    """The lowest seed's run of the choice `tag` on `game`, at CHOICE_FRAMES."""
+    runs = [
+        r
+        for r in results
+        if r["tag"] == tag and r["game"] == game and abs(r["frames"] - CHOICE_FRAMES) < STEP
+    ]
+    return min(runs, key=lambda r: r["seed"], default=None)
+
+
+def _cell(run: dict | None, preset: float | None) -> tuple[str, bool | None]:
+    """A choice's cell, 'its score against the preset's', and whether it beat the preset
+    (None where either is missing)."""
+    if run is None:
+        return "not run yet", None
+    mine = run["last_100_training_mean"]
+    if preset is None:
+        return f"{fmt(mine)} against –", None
+    return f"{fmt(mine)} against {fmt(preset)}", mine > preset
+
+
+def section(results: list[dict]) -> list[str]:
+    """The section's lines: a row per choice, a column per game, each cell the choice's
+    training score against the preset's, and how many games the choice won."""
+    lines = [
+        "",
+        "## The Atari set-up, choice by choice",
+        "",
+        f"Each choice of `--preset {GENERAL_TAG}` turned off or changed, on "
+        f"{len(CHOICE_GAMES)} games for {millions(CHOICE_FRAMES)} frames, one seed: the mean "
+        "of its last 100 training games against that of the preset's 10M run at the same "
+        "frames (both learn at the same rate: the preset's falls over 40M frames whatever the "
+        "budget).",
+        "",
+        "| choice | " + " | ".join(CHOICE_GAMES) + " | ahead of the preset |",
+        "| --- | " + " | ".join("---:" for _ in CHOICE_GAMES) + " | ---: |",
+    ]
+    preset = {g: preset_at(results, g, CHOICE_FRAMES) for g in CHOICE_GAMES}
+    for tag, (flags, what) in CHOICES.items():
+        cells = [_cell(choice_run(results, tag, g), preset[g]) for g in CHOICE_GAMES]
+        won = [w for _, w in cells if w is not None]
+        lines.append(
+            f"| `{flags}`: {what} | "
+            + " | ".join(c for c, _ in cells)
+            + f" | {f'{sum(won)} of {len(won)}' if won else '–'} |"
+        )
+    lines += ["", "Commands:", "", *(f"- `{choice_command(tag)}`" for tag in CHOICES)]
+    return lines
