@@ -26,6 +26,10 @@ CHOICES: dict[str, tuple[str, str]] = {
         "--epochs 1",
         "4 gradient steps per 8 × 128-step rollout in place of 16 (one pass, not four)",
     ),
+    f"{GENERAL_TAG}-minibatches8": (
+        "--minibatches 8",
+        "32 gradient steps per rollout in place of 16 (minibatches of 128 steps, not 256)",
+    ),
 }
 """Per tag: the flags over `--preset atari` its runs train with, and what they change."""
 STEP = 100_000
