@@ -171,7 +171,7 @@ def run_result(run: Path, record: dict) -> dict:
         "frames": record["frames"],
         "train_wall_s": train_seconds(run / "metrics.csv"),
         "eval": {k: record[k] for k in ("mean", "median", "min", "max", "scores", "seed")},
-        "resumed_at_frames": resumed_at(json.loads((run / "config.json").read_text())),
+        "resumed_at_frames": resumed_at(run),
         "config": dataclasses.asdict(read_config(run)),
     }
 

@@ -52,14 +52,14 @@ def test_a_run_records_the_commit_of_the_package_it_ran(tmp_path):
         assert code["git_commit"] == git(versions.PACKAGE_DIR, "rev-parse", "HEAD")
         assert isinstance(code["git_dirty"], bool)
     read_config(run_dir)  # the settings read as ever
-    assert resumed_at(json.loads((run_dir / "config.json").read_text())) == []
+    assert resumed_at(run_dir) == []
     resume(run_dir, {"frames": 6 * FRAMES_PER_UPDATE}, progress=False)
     written = json.loads((run_dir / "config.json").read_text())
     assert written["sessions"] == [
         {"from_update": 0, "from_frames": 0},
         {"from_update": 4, "from_frames": 4 * FRAMES_PER_UPDATE},
     ]
-    assert resumed_at(written) == [4 * FRAMES_PER_UPDATE]
+    assert resumed_at(run_dir) == [4 * FRAMES_PER_UPDATE]
     record = {"frames": 6 * FRAMES_PER_UPDATE, "mean": 0.0, "median": 0.0, "min": 0.0}
     record |= {"max": 0.0, "scores": [0.0], "seed": 0}
     assert run_result(run_dir, record)["resumed_at_frames"] == [4 * FRAMES_PER_UPDATE]
@@ -143,13 +143,22 @@ def test_the_history_keeps_one_entry_per_stretch_of_code(tmp_path, monkeypatch):
     assert recorded(tmp_path) == [{"from_update": 12, **b}]
 
 
-def test_the_sessions_keep_one_entry_per_sitting_that_still_counts():
+def _resumed_at(tmp_path, config_json) -> list[int]:
+    """`resumed_at` of a run folder whose config.json holds `config_json`."""
+    (tmp_path / "config.json").write_text(json.dumps(config_json))
+    return resumed_at(tmp_path)
+
+
+def test_the_sessions_keep_one_entry_per_sitting_that_still_counts(tmp_path):
     one = session_history([], 0, 0)
     assert one == [{"from_update": 0, "from_frames": 0}]
     two = session_history(one, 8, 800)
     assert session_history(two, 8, 800) == two  # written twice by one sitting: once
     assert session_history(two, 4, 400) == [*one, {"from_update": 4, "from_frames": 400}]
     assert session_history([], 8, 800) == two  # no record: the sittings before count as one
-    assert resumed_at({"sessions": [*two, {"from_update": 9, "from_frames": "x"}]}) == [800]
+    sessions = [*two, {"from_update": 9, "from_frames": "x"}]
+    assert _resumed_at(tmp_path, {"sessions": sessions}) == [800]
     for damaged in ({}, {"sessions": "x"}, {"sessions": [1, {"from_update": True}]}):
-        assert resumed_at(damaged) == []
+        assert _resumed_at(tmp_path, damaged) == []
+    (tmp_path / "config.json").write_bytes(b"\xff not json")
+    assert resumed_at(tmp_path) == []

@@ -6,7 +6,14 @@ falls over 40M frames whatever the budget, so both learned at the same rate)."""
 from __future__ import annotations
 
 from benchmarks.render.common import fmt, millions
-from benchmarks.render.suite_runs import GENERAL_TAG, TEN_M, curve_to, setting_run
+from benchmarks.render.suite_runs import (
+    GENERAL_TAG,
+    TEN_M,
+    at_frames,
+    curve_to,
+    setting_run,
+    table_runs,
+)
 
 CHOICE_FRAMES = 3_000_000
 """The frames each choice's runs train for."""
@@ -33,7 +40,8 @@ CHOICES: dict[str, tuple[str, str]] = {
 }
 """Per tag: the flags over `--preset atari` its runs train with, and what they change."""
 STEP = 100_000
-"""The widest gap allowed between a choice's frames and the preset run's curve point."""
+"""The widest gap allowed between a choice's frames and the preset run's curve point (the
+curve keeps about 200 points of a run)."""
 
 
 def choice_command(tag: str) -> str:
@@ -58,12 +66,8 @@ def preset_at(results: list[dict], game: str, frames: int) -> float | None:
 
 def choice_run(results: list[dict], tag: str, game: str) -> dict | None:
     """The lowest seed's run of the choice `tag` on `game`, at CHOICE_FRAMES."""
-    runs = [
-        r
-        for r in results
-        if r["tag"] == tag and r["game"] == game and abs(r["frames"] - CHOICE_FRAMES) < STEP
-    ]
-    return min(runs, key=lambda r: r["seed"], default=None)
+    found = [r for (g, _), r in table_runs(results, tag).items() if g == game]
+    return next((r for r in found if at_frames(r, CHOICE_FRAMES)), None)
 
 
 def _cell(run: dict | None, preset: float | None) -> tuple[str, bool | None]:

@@ -46,6 +46,13 @@ SCORELESS_CROPS: dict[str, tuple[slice, slice]] = {
     "BeamRider": (slice(30, 191), slice(8, None)),
     "Seaquest": (slice(42, 187), slice(8, None)),
 }
+CROPS_BY_AREA: dict[str, dict[str, tuple[slice, slice]]] = {
+    "play": GAME_CROPS,
+    "scoreless": SCORELESS_CROPS,
+    "none": {},
+}
+"""`GameSettings.area` (`config.CROPS`) to its crop table; a game not listed keeps the whole
+screen."""
 
 
 MEASURED_GAMES = Path(__file__).parents[1] / "measured_games.json"
@@ -145,8 +152,7 @@ class GameSettings:
     @property
     def crop(self) -> tuple[slice, slice]:
         """Rows and columns of the 210×160 screen that the frame keeps."""
-        crops = {"play": GAME_CROPS, "scoreless": SCORELESS_CROPS, "none": {}}[self.area]
-        return crops.get(self.game, (slice(None), slice(None)))
+        return CROPS_BY_AREA[self.area].get(self.game, (slice(None), slice(None)))
 
 
 def fire_action(action_meanings: list[str], settings: GameSettings) -> int | None:

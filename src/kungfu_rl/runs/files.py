@@ -122,10 +122,10 @@ def session_history(
     return [*kept, {"from_update": update, "from_frames": frames}]
 
 
-def resumed_at(config_json: dict[str, Any]) -> list[int]:
-    """The frames at which a run's config.json says it was resumed (none for a run trained
-    in one sitting, or one whose file predates the record)."""
-    sessions = _whole(config_json.get("sessions"), ("from_frames",))
+def resumed_at(run_dir: Path) -> list[int]:
+    """The frames at which the run's config.json says it was resumed (none for a run
+    trained in one sitting, or one whose file is damaged or predates the record)."""
+    sessions = _whole(_recorded(Path(run_dir) / "config.json").get("sessions"), ("from_frames",))
     return [e["from_frames"] for e in sessions[1:] if isinstance(e["from_frames"], int)]
 
 
