@@ -165,6 +165,17 @@ def extend(base: Path, run: Path, args: argparse.Namespace) -> None:
         raise SystemExit(f"training {run} on exited with code {code}; see {log}")
 
 
+def split_resumes(resumes: list[int], base_resumes: list[int]) -> dict:
+    """An extended run's resumes (`resumes`, its copied config.json's) told apart: the copy
+    holds the shorter run's sittings (`base_resumes`), then the one that trained it on, then
+    its own; the second is where it was extended, not a stop."""
+    n = len(base_resumes)
+    return {
+        "extended_at_frames": resumes[n] if len(resumes) > n else None,
+        "resumed_at_frames": resumes[:n] + resumes[n + 1 :],
+    }
+
+
 def train_and_score(args: argparse.Namespace, game: str) -> Path:
     """Train `game` unless its run folder finished, evaluate it, write its JSON. With
     `args.adopt`, that finished folder (trained by another script with the same settings)
@@ -228,7 +239,10 @@ def train_and_score(args: argparse.Namespace, game: str) -> Path:
         "load_after": load(),
     }
     if args.extend:  # its first frames were trained as that run; the loads are this sitting's
+        from kungfu_rl.runs.files import resumed_at
+
         report["extended_from"] = str(args.extend)
+        report.update(split_resumes(result["resumed_at_frames"], resumed_at(args.extend)))
     if args.adopt:  # the loads around its training are not known here
         report["load_before"] = report["load_after"] = "not known (adopted)"
         report["trained_by"] = trained_by(run)

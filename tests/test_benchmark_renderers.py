@@ -185,13 +185,14 @@ def test_suite_doc_names_the_settings_of_its_runs():
     # a shown run's command: the suite's, what it ran, where it was trained on and where
     # resumed, its load
     pong_long["game"], pong_long["extended_from"] = "KungFuMaster", "runs/suite-long-10M"
-    pong_long["resumed_at_frames"] = [10_002_432, 23_456_789]
+    pong_long["extended_at_frames"] = 10_002_432
+    pong_long["resumed_at_frames"] = [8_736_768, 23_456_789]
     pong_long["load_after"] = pong_long["load_before"]  # said once
     forty = suite_page.build_doc(results).split("## 40M frames")[1]
     said = next(x for x in forty.splitlines() if x.startswith("- KungFuMaster: "))
     assert said == (
         f"- KungFuMaster: `{pong_long['suite_command']}`, which ran `{command}` (the run "
-        "runs/suite-long-10M, trained on) (resumed at 10.00M, 23.46M frames); "
+        "runs/suite-long-10M, trained on from 10.00M frames) (resumed at 8.74M, 23.46M frames); "
         "load 0.10 0.20 0.30"
     )
 

@@ -111,3 +111,14 @@ def test_the_suite_page_names_the_run_an_extended_one_began_as():
     long["extended_from"] = "runs/suite-atari-Pong-10M-seed0"
     page = suite_page.build_doc([long])
     assert "(the run runs/suite-atari-Pong-10M-seed0, trained on); load " in page
+
+
+def test_an_extended_runs_resumes_tell_its_own_stops_from_where_it_was_trained_on():
+    # the shorter run stopped once (8.7M); the copy was trained on at 10M and stopped at 23M
+    split = suite.split_resumes([8_736_768, 10_002_432, 23_003_136], [8_736_768])
+    assert split == {"extended_at_frames": 10_002_432, "resumed_at_frames": [8_736_768, 23_003_136]}
+    # a copy whose config.json lost the record says no extension point and invents no resume
+    assert suite.split_resumes([], [8_736_768]) == {
+        "extended_at_frames": None,
+        "resumed_at_frames": [],
+    }

@@ -97,7 +97,10 @@ def _command(r: dict) -> str:
     if r.get("suite_command"):
         said += f", which ran `{r['command']}`"
     if r.get("extended_from"):
-        said += f" (the run {r['extended_from']}, trained on)"
+        said += f" (the run {r['extended_from']}, trained on"
+        if r.get("extended_at_frames"):
+            said += f" from {r['extended_at_frames'] / 1e6:.2f}M frames"
+        said += ")"
     if r.get("resumed_at_frames"):
         said += " (resumed at " + ", ".join(f"{f / 1e6:.2f}M" for f in r["resumed_at_frames"])
         said += " frames)"
