@@ -39,6 +39,9 @@ CHOICES: dict[str, tuple[str, str]] = {
     ),
 }
 """Per tag: the flags over `--preset atari` its runs train with, and what they change."""
+TAKEN_AT = 3
+"""A choice is taken into the preset where it is ahead on at least this many of CHOICE_GAMES:
+one seed a game, so one game's lead may be luck."""
 STEP = 100_000
 """The widest gap allowed between a choice's frames and the preset run's curve point (the
 curve keeps about 200 points of a run)."""
@@ -92,7 +95,8 @@ def section(results: list[dict]) -> list[str]:
         f"{len(CHOICE_GAMES)} games for {millions(CHOICE_FRAMES)} frames, one seed: the mean "
         "of its last 100 training games against that of the preset's 10M run at the same "
         "frames (both learn at the same rate: the preset's falls over 40M frames whatever the "
-        "budget).",
+        f"budget). The preset takes a choice that is ahead on at least {TAKEN_AT} of the "
+        f"{len(CHOICE_GAMES)} games.",
         "",
         "| choice | " + " | ".join(CHOICE_GAMES) + " | ahead of the preset |",
         "| --- | " + " | ".join("---:" for _ in CHOICE_GAMES) + " | ---: |",
