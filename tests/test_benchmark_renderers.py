@@ -324,3 +324,17 @@ def test_each_setup_choice_is_set_beside_the_presets_run_at_the_same_frames():
     page = suite_page.build_doc([breakout, qbert, *runs])
     assert "## The Atari set-up, choice by choice" in page
     assert "atari-no-cut-at-life-loss" not in page.split("## Other settings")[1]
+
+
+def test_each_set_up_choice_is_flags_kungfu_train_takes_and_each_changes_the_preset():
+    import shlex
+
+    from benchmarks.protocol import planned_config
+    from benchmarks.render import setup_choices as choices
+
+    preset = planned_config(["--game", "Breakout", "--preset", "atari"])
+    for tag, (flags, _) in choices.CHOICES.items():
+        planned = planned_config(["--game", "Breakout", "--preset", "atari", *shlex.split(flags)])
+        changed = {k for k in planned if planned[k] != preset[k]} - {"run_name"}
+        assert changed, f"{tag}: {flags} trains as the preset does"
+        assert tag.startswith(f"{choices.GENERAL_TAG}-")
