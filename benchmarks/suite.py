@@ -166,9 +166,9 @@ def extend(base: Path, run: Path, args: argparse.Namespace) -> None:
 
 
 def split_resumes(resumes: list[int], base_resumes: list[int]) -> dict:
-    """An extended run's resumes (`resumes`, its copied config.json's) told apart: the copy
-    holds the shorter run's sittings (`base_resumes`), then the one that trained it on, then
-    its own; the second is where it was extended, not a stop."""
+    """An extended run's resumes (`resumes`, frames) told apart: its copied config.json
+    holds the shorter run's (`base_resumes`), then the sitting that trained the copy on (where
+    it was extended, not where it stopped), then the copy's own."""
     n = len(base_resumes)
     return {
         "extended_at_frames": resumes[n] if len(resumes) > n else None,
