@@ -1,7 +1,8 @@
 """docs/suite.md's section on the standard Atari set-up, choice by choice: each choice of
 `--preset atari` turned off or changed on several games, its training score beside the
 preset's own 10M run at the same frames (that run's curve; the preset's learning rate
-falls over 40M frames whatever the budget, so both learned at the same rate)."""
+falls over 40M frames whatever the budget, so at those frames it learned as a shorter run
+would)."""
 
 from __future__ import annotations
 
@@ -100,8 +101,7 @@ def section(results: list[dict]) -> list[str]:
         "of its last 100 training games against that of the preset's 10M run at the same "
         "frames (the preset's rate falls over 40M frames whatever the budget, so at those "
         "frames its 10M run has learned as a shorter run would). The preset takes a choice "
-        f"that is ahead on at least {TAKEN_AT} of the "
-        f"{len(CHOICE_GAMES)} games.",
+        f"that is ahead on at least {TAKEN_AT} of the {len(CHOICE_GAMES)} games.",
         "",
         "| choice | " + " | ".join(CHOICE_GAMES) + " | ahead of the preset |",
         "| --- | " + " | ".join("---:" for _ in CHOICE_GAMES) + " | ---: |",
