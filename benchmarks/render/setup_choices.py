@@ -42,6 +42,10 @@ CHOICES: dict[str, tuple[str, str]] = {
         "--lr 5e-4",
         "Adam's rate from 5e-4 in place of 2.5e-4, falling to 0 over 40M frames as the preset's",
     ),
+    f"{GENERAL_TAG}-decay-over-run": (
+        "--lr-decay-frames 0",
+        "the rate falls to 0 at the run's own last frame (here 3M) in place of at 40M",
+    ),
 }
 """Per tag: the flags over `--preset atari` its runs train with, and what they change."""
 TAKEN_AT = 3
