@@ -326,6 +326,19 @@ def test_each_setup_choice_is_set_beside_the_presets_run_at_the_same_frames():
     assert "atari-no-cut-at-life-loss" not in page.split("## Other settings")[1]
 
 
+def test_a_choice_is_said_taken_or_not_once_the_games_left_cannot_change_it():
+    from benchmarks.render.setup_choices import CHOICE_GAMES, TAKEN_AT, verdict
+
+    assert (len(CHOICE_GAMES), TAKEN_AT) == (4, 3)
+    assert verdict([]) == "–"
+    assert verdict([True, False]) == "1 of 2"  # two games left may still make it 3 of 4
+    assert verdict([False, False]) == "0 of 2: not taken"  # at most 2 of 4
+    assert verdict([True, True, False]) == "2 of 3"
+    assert verdict([True, True, True]) == "3 of 3: taken"
+    assert verdict([True, False, True, False]) == "2 of 4: not taken"
+    assert verdict([True, True, False, True]) == "3 of 4: taken"
+
+
 def test_each_set_up_choice_is_flags_kungfu_train_takes_and_each_changes_the_preset():
     import shlex
 

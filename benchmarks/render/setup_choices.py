@@ -93,6 +93,21 @@ def _cell(run: dict | None, preset: float | None) -> tuple[str, bool | None]:
     return f"{fmt(mine)} against {fmt(preset)}", mine > preset
 
 
+def verdict(won: list[bool]) -> str:
+    """The last column for a choice ahead of the preset on the games in `won` (one flag per
+    game measured): 'N of M', with ': taken' or ': not taken' once the rest of CHOICE_GAMES
+    can no longer change that ('–' where none is measured)."""
+    if not won:
+        return "–"
+    ahead, left = sum(won), len(CHOICE_GAMES) - len(won)
+    counted = f"{ahead} of {len(won)}"
+    if ahead >= TAKEN_AT:
+        return f"{counted}: taken"
+    if ahead + left < TAKEN_AT:
+        return f"{counted}: not taken"
+    return counted
+
+
 def section(results: list[dict]) -> list[str]:
     """The section's lines: a row per choice, a column per game, each cell the choice's
     training score against the preset's, and how many games the choice won."""
@@ -115,9 +130,7 @@ def section(results: list[dict]) -> list[str]:
         cells = [_cell(choice_run(results, tag, g), preset[g]) for g in CHOICE_GAMES]
         won = [w for _, w in cells if w is not None]
         lines.append(
-            f"| `{flags}`: {what} | "
-            + " | ".join(c for c, _ in cells)
-            + f" | {f'{sum(won)} of {len(won)}' if won else '–'} |"
+            f"| `{flags}`: {what} | " + " | ".join(c for c, _ in cells) + f" | {verdict(won)} |"
         )
     lines += ["", "Commands:", "", *(f"- `{choice_command(tag)}`" for tag in CHOICES)]
     return lines
